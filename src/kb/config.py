@@ -1,0 +1,71 @@
+"""One Settings object for all of kb: read from ``KB_*`` environment variables and an optional
+``kb.toml`` in the working directory; CLI options override both."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, field_validator
+
+DEFAULT_MODEL = "multilingual-e5-small"
+
+SearchMode = Literal["hybrid", "semantic", "keyword"]
+Precision = Literal["fp32", "bf16", "int8"]
+
+
+class Settings(BaseModel):
+    corpus_dir: Path = Path("corpus")
+    index_dir: Path = Path("index")
+    # The bundled model, a local sentence-transformers folder, or a hub name where a hub is reachable.
+    model: str = DEFAULT_MODEL
+    # Where the bundled model is converted to on first use; shared by every index on the machine.
+    model_cache_dir: Path | None = None
+    query_prompt: str | None = None
+    passage_prompt: str | None = None
+    precision: Precision = "fp32"
+    device: str = "cpu"
+    batch_size: int = Field(32, ge=1)
+
+    chunk_size: int = Field(360, ge=50, le=2000)
+    chunk_overlap: int = Field(60, ge=0)
+
+    mode: SearchMode = "hybrid"
+    top_k: int = Field(10, ge=1, le=1000)
+    # Reciprocal-rank fusion: score = sum(weight / (rrf_k + rank)) over the retrievers.
+    rrf_k: int = Field(60, ge=1)
+    semantic_weight: float = Field(1.0, ge=0)
+    keyword_weight: float = Field(1.0, ge=0)
+    # How deep each retriever looks before fusion.
+    candidates: int = Field(100, ge=1)
+
+    @field_validator("chunk_overlap")
+    @classmethod
+    def _overlap_below_size(cls, value: int, info) -> int:
+        size = info.data.get("chunk_size", 360)
+        if value >= size:
+            raise ValueError(f"chunk_overlap ({value}) must be smaller than chunk_size ({size})")
+        return value
+
+    @classmethod
+    def load(cls, config_file: Path | None = None, **overrides) -> Settings:
+        """Settings from kb.toml, then KB_* variables, then explicit overrides (None = not given)."""
+        values: dict = {}
+        path = config_file or Path("kb.toml")
+        if path.is_file():
+            with open(path, "rb") as handle:
+                try:
+                    values.update(tomllib.load(handle))
+                except tomllib.TOMLDecodeError as exc:
+                    raise ValueError(f"{path}: {exc}") from exc
+        for name in cls.model_fields:
+            env = os.environ.get(f"KB_{name.upper()}")
+            if env is not None and env != "":
+                values[name] = env
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+    def chunking_identity(self) -> dict:
+        return {"chunk_size": self.chunk_size, "chunk_overlap": self.chunk_overlap}

