@@ -37,9 +37,14 @@ class Embedder:
     def __init__(self, settings: Settings):
         import torch
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
+
+        # Their bars would interleave with kb's own progress line.
+        hf_logging.disable_progress_bar()
 
         self.settings = settings
         folder, name, revision, source = _resolve(settings)
+        self.folder = folder
         try:
             self.model = SentenceTransformer(folder, device=settings.device, local_files_only=_offline(settings))
         except OSError as exc:

@@ -1,0 +1,319 @@
+"""The `kb` command: a thin shell over the library. User errors print one line and exit 2."""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+
+import click
+from pydantic import ValidationError
+
+from kb.config import Settings
+
+def _user_errors() -> tuple[type[Exception], ...]:
+    """Errors that are the user's to fix (bad input, missing index, busy index), imported late
+    so `kb --help` stays fast."""
+    from kb.embedding import ModelLoadError
+    from kb.evaluate import EvalError
+    from kb.indexer import IndexBusyError, IndexMismatchError
+    from kb.ingest import IngestError
+    from kb.packed_model import PackedModelError
+    from kb.search import QueryError
+    from kb.store import StoreError
+
+    return (
+        ModelLoadError, EvalError, IndexBusyError, IndexMismatchError, IngestError,
+        PackedModelError, QueryError, StoreError, ValueError, OSError,
+    )
+
+
+def handle_errors(command):
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors())
+            _fail(f"invalid setting: {problems}")
+        except KeyboardInterrupt:
+            _fail("interrupted; the index keeps its last committed state")
+        except Exception as exc:
+            if isinstance(exc, _user_errors()):
+                _fail(str(exc) or exc.__class__.__name__)
+            raise
+
+    return wrapper
+
+
+def _fail(message: str) -> None:
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(2)
+
+
+class Progress:
+    """One updating line on a terminal; a line every few seconds in logs and CI."""
+
+    def __init__(self, quiet: bool = False):
+        self.quiet = quiet
+        self.tty = sys.stderr.isatty()
+        self.last = 0.0
+        self.stage = ""
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if self.quiet:
+            return
+        now = time.monotonic()
+        final = done >= total
+        if stage == self.stage and not final and now - self.last < (0.2 if self.tty else 5.0):
+            return
+        self.last, self.stage = now, stage
+        width = 30
+        filled = int(width * done / total) if total else width
+        line = f"{stage:<16} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}"
+        if self.tty:
+            click.echo("\r" + line + ("\n" if final else ""), err=True, nl=False)
+        else:
+            click.echo(line, err=True)
+
+
+def _settings(ctx: click.Context, **overrides) -> Settings:
+    root = ctx.find_root().params
+    return Settings.load(
+        config_file=root.get("config"),
+        index_dir=root.get("index_dir"),
+        **overrides,
+    )
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--index-dir", type=click.Path(path_type=Path), envvar="KB_INDEX_DIR", show_envvar=True,
+    help="Index folder (default: index/).",
+)
+@click.option(
+    "--config", type=click.Path(path_type=Path, dir_okay=False), default=None,
+    help="Settings file (default: ./kb.toml when present).",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Log what kb does.")
+@click.version_option(package_name="kb")
+def main(index_dir, config, verbose):
+    """Search Chinese documents by meaning and by words, offline."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(message)s")
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--corpus-dir", type=click.Path(path_type=Path), envvar="KB_CORPUS_DIR", show_envvar=True,
+              help="Corpus root; document ids are paths relative to it (default: corpus/).")
+@click.option("--rebuild", is_flag=True, help="Re-chunk every document and rebuild the vectors.")
+@click.option("--wait", is_flag=True, help="Wait for another writer instead of failing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+@click.pass_context
+@handle_errors
+def index(ctx, paths, corpus_dir, rebuild, wait, as_json, quiet):
+    """Add, update and remove documents under PATHS (default: the corpus folder)."""
+    from kb.indexer import index_paths
+
+    settings = _settings(ctx, corpus_dir=corpus_dir)
+    report = index_paths(settings, list(paths) or None, rebuild=rebuild, progress=Progress(quiet), wait=wait)
+    if as_json:
+        click.echo(report.model_dump_json(indent=2))
+    else:
+        click.echo(report.summary())
+        for failure in report.failed:
+            click.echo(f"  failed: {failure.reason}", err=True)
+    if report.failed:
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("query")
+@click.option("--mode", type=click.Choice(["hybrid", "semantic", "keyword"]), default=None,
+              help="Retriever (default: hybrid).")
+@click.option("-k", "--top-k", type=click.IntRange(1, 1000), default=None, help="Number of hits (default 10).")
+@click.option("-f", "--filter", "filters", multiple=True, metavar="FIELD=VALUE",
+              help="unit, unit_type, year, doc_type or doc; repeat a field to allow several values.")
+@click.option("--json", "as_json", is_flag=True, help="Print the hits as a JSON list.")
+@click.pass_context
+@handle_errors
+def search(ctx, query, mode, top_k, filters, as_json):
+    """Find the passages that answer QUERY."""
+    from kb.search import Searcher, parse_filters
+
+    settings = _settings(ctx)
+    searcher = Searcher(settings)
+    try:
+        response = searcher.search(query, mode=mode, k=top_k, filters=parse_filters(list(filters)))
+    finally:
+        searcher.close()
+    if as_json:
+        click.echo(json.dumps([hit.model_dump() for hit in response.hits], ensure_ascii=False, indent=2))
+        return
+    if not response.hits:
+        click.echo(f"no results for {query!r}")
+        return
+    for rank, hit in enumerate(response.hits, start=1):
+        ranks = ", ".join(
+            f"{name} #{found.rank}" for name, found in (("semantic", hit.semantic), ("keyword", hit.keyword)) if found
+        )
+        where = " › ".join(hit.heading_path) or hit.document
+        click.echo(click.style(f"{rank:>2}. {where}", bold=True) + f"  [{hit.unit or hit.document}]")
+        click.echo(f"    chunk {hit.chunk_id} · score {hit.score:.4f} · {ranks}")
+        click.echo("    " + _highlight(_snippet(hit.text, hit.matched_terms), hit.matched_terms))
+    click.echo(f"{len(response.hits)} hits in {response.seconds * 1000:.0f} ms ({response.mode})")
+
+
+def _snippet(text: str, terms: list[str], width: int = 160) -> str:
+    flat = " ".join(text.split())
+    positions = [flat.find(t) for t in terms if t and t in flat]
+    start = max(0, min(positions) - 30) if positions else 0
+    piece = flat[start : start + width]
+    return ("…" if start else "") + piece + ("…" if start + width < len(flat) else "")
+
+
+def _highlight(text: str, terms: list[str]) -> str:
+    for term in sorted(set(terms), key=len, reverse=True):
+        if len(term) > 1 or not term.isascii():
+            text = text.replace(term, click.style(term, fg="red", bold=True))
+    return text
+
+
+@main.command()
+@click.argument("chunk_id", type=int)
+@click.option("--context", "around", type=click.IntRange(0, 20), default=1, show_default=True,
+              help="Neighbouring chunks to show on each side.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+@handle_errors
+def show(ctx, chunk_id, around, as_json):
+    """Show a chunk with its heading path and neighbouring chunks."""
+    from kb.search import Searcher
+
+    searcher = Searcher(_settings(ctx))
+    try:
+        chunk = searcher.chunk(chunk_id)
+        rows = searcher.neighbours(chunk_id, around, around)
+    finally:
+        searcher.close()
+    if as_json:
+        click.echo(json.dumps({"chunk": chunk, "context": rows}, ensure_ascii=False, indent=2))
+        return
+    click.echo(click.style(chunk["title"], bold=True) + f"  ({chunk['doc_id']})")
+    if chunk["heading_path"]:
+        click.echo(" › ".join(chunk["heading_path"]))
+    if chunk["unit"]:
+        click.echo(f"unit: {chunk['unit']}")
+    click.echo(f"chars {chunk['start']}–{chunk['end']}")
+    for row in rows:
+        marker = ">>" if row["chunk_id"] == chunk_id else "  "
+        click.echo(f"\n{marker} [{row['chunk_id']}]")
+        text = row["text"] if row["chunk_id"] == chunk_id else click.style(row["text"], dim=True)
+        click.echo(text)
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+@handle_errors
+def stats(ctx, as_json):
+    """Documents, chunks, model and build of the index."""
+    from kb.store import Store
+
+    settings = _settings(ctx)
+    store = Store(settings.index_dir, create=False)
+    try:
+        manifest = store.manifest()
+        info = store.stats()
+        facets = store.facet_counts()
+    finally:
+        store.close()
+    if manifest is None:
+        _fail(f"the index at {settings.index_dir} is empty: run `kb index` first")
+    if as_json:
+        click.echo(json.dumps(
+            {"index_dir": str(settings.index_dir), **info, "manifest": manifest.model_dump(), "facets": facets},
+            ensure_ascii=False, indent=2,
+        ))
+        return
+    model = manifest.model
+    click.echo(f"index        {settings.index_dir}")
+    click.echo(f"documents    {info['documents']}")
+    click.echo(f"chunks       {info['chunks']}")
+    click.echo(f"model        {model.name} ({model.dimension} dims, {model.precision}, revision {model.revision})")
+    click.echo(f"generation   {manifest.generation}, built {manifest.built_at} by kb {manifest.kb_version}")
+    click.echo(f"vectors      {manifest.vector_index}")
+    click.echo(f"chunking     {manifest.chunking['chunk_size']} chars, overlap {manifest.chunking['chunk_overlap']}")
+    click.echo(f"database     {info['database_bytes'] / 1e6:.1f} MB, {info['cached_embeddings']} cached embeddings")
+    for field in ("unit_type", "doc_type", "year"):
+        if facets.get(field):
+            values = ", ".join(f"{value} ({count})" for value, count in facets[field].items())
+            click.echo(f"{field:<12} {values}")
+
+
+@main.group()
+def model():
+    """The embedding model."""
+
+
+@model.command("info")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+@handle_errors
+def model_info(ctx, as_json):
+    """Name, dimension, source and checksum of the configured model (converting it on first use)."""
+    from kb.embedding import Embedder
+
+    settings = _settings(ctx)
+    embedder = Embedder(settings)
+    identity = embedder.identity
+    folder = embedder.folder
+    if as_json:
+        click.echo(json.dumps({**identity.model_dump(), "folder": str(folder)}, ensure_ascii=False, indent=2))
+        return
+    click.echo(f"name           {identity.name}")
+    click.echo(f"dimension      {identity.dimension}")
+    click.echo(f"source         {identity.source}")
+    click.echo(f"checksum       {identity.revision}")
+    click.echo(f"folder         {folder}")
+    click.echo(f"max length     {identity.max_seq_length} tokens")
+    click.echo(f"prompts        query {identity.query_prompt!r}, passage {identity.passage_prompt!r}")
+    click.echo(f"precision      {identity.precision}")
+
+
+@main.command("eval")
+@click.argument("folder", required=False, type=click.Path(path_type=Path, file_okay=False))
+@click.option("--corpus", type=click.Path(path_type=Path, dir_okay=False), help="corpus.jsonl")
+@click.option("--queries", type=click.Path(path_type=Path, dir_okay=False), help="queries.jsonl")
+@click.option("--qrels", type=click.Path(path_type=Path), help="A qrels .tsv file or a folder of them.")
+@click.option("--mode", "modes", multiple=True, type=click.Choice(["hybrid", "semantic", "keyword"]),
+              help="Modes to score (default: all three).")
+@click.option("--limit", type=click.IntRange(1), default=None, help="Score only the first N queries.")
+@click.option("--json", "as_json", is_flag=True)
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+@click.pass_context
+@handle_errors
+def eval_command(ctx, folder, corpus, queries, qrels, modes, limit, as_json, quiet):
+    """nDCG@10, MRR@10, Recall@10 and Recall@100 on BEIR-layout files.
+
+    Give FOLDER holding corpus.jsonl, queries.jsonl and qrels/, or each file with its option.
+    The corpus is indexed once into <index-dir>/eval/, cached by its content."""
+    from kb.evaluate import evaluate, format_table
+
+    if folder:
+        corpus = corpus or folder / "corpus.jsonl"
+        queries = queries or folder / "queries.jsonl"
+        qrels = qrels or folder / "qrels"
+    missing = [name for name, value in (("--corpus", corpus), ("--queries", queries), ("--qrels", qrels)) if not value]
+    if missing:
+        _fail(f"give a BEIR folder or {', '.join(missing)}")
+    settings = _settings(ctx)
+    report = evaluate(settings, corpus, queries, qrels, list(modes) or None, progress=Progress(quiet), limit=limit)
+    if as_json:
+        click.echo(report.model_dump_json(indent=2))
+    else:
+        click.echo(format_table(report))

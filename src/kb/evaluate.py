@@ -1,0 +1,252 @@
+"""Retrieval quality on BEIR-layout files (corpus.jsonl, queries.jsonl, qrels/*.tsv).
+
+The corpus is indexed into its own folder, named by a hash of the corpus content and the
+settings that change vectors or chunks, so a second run only searches; documents are ranked
+by their best chunk, because relevance is judged per document.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import math
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from kb.config import Settings
+from kb.embedding import Embedder
+from kb.indexer import Candidate, IndexReport, Progress, index_candidates
+from kb.records import Document, DocumentMetadata, Section
+from kb.search import MODES, Searcher
+
+CUTOFFS = (10, 100)
+
+
+class EvalError(ValueError):
+    pass
+
+
+class BeirRow(BaseModel):
+    doc_id: str
+    title: str
+    text: str
+
+
+class ModeScores(BaseModel):
+    mode: str
+    ndcg_at_10: float
+    mrr_at_10: float
+    recall_at_10: float
+    recall_at_100: float
+    queries: int
+    seconds_per_query: float
+
+
+class EvalReport(BaseModel):
+    corpus: str
+    documents: int
+    queries: int
+    index_dir: str
+    index: IndexReport | None
+    scores: list[ModeScores]
+
+
+def read_corpus(path: Path) -> list[BeirRow]:
+    rows: list[BeirRow] = []
+    for number, record in _jsonl(path):
+        if "_id" not in record or "text" not in record:
+            raise EvalError(f"{path}:{number}: a corpus row needs '_id' and 'text'")
+        rows.append(BeirRow(doc_id=str(record["_id"]), title=str(record.get("title") or ""), text=str(record["text"])))
+    if not rows:
+        raise EvalError(f"{path}: no documents")
+    return rows
+
+
+def read_queries(path: Path) -> dict[str, str]:
+    queries: dict[str, str] = {}
+    for number, record in _jsonl(path):
+        if "_id" not in record or "text" not in record:
+            raise EvalError(f"{path}:{number}: a query row needs '_id' and 'text'")
+        queries[str(record["_id"])] = str(record["text"])
+    return queries
+
+
+def read_qrels(path: Path) -> dict[str, set[str]]:
+    """Relevant documents per query, from one TSV file or every TSV in a folder; a header row
+    and 2-, 3- or 4-column (TREC) layouts are accepted, and score 0 means not relevant."""
+    files = sorted(path.glob("*.tsv")) if path.is_dir() else [path]
+    if not files:
+        raise EvalError(f"{path}: no .tsv qrels files")
+    qrels: dict[str, set[str]] = {}
+    for file in files:
+        try:
+            with open(file, encoding="utf-8", newline="") as handle:
+                for number, row in enumerate(csv.reader(handle, delimiter="\t"), start=1):
+                    if not row or (number == 1 and row[0].lower() in ("query-id", "qid", "query_id")):
+                        continue
+                    if len(row) == 2:
+                        qid, doc, score = row[0], row[1], "1"
+                    elif len(row) == 3:
+                        qid, doc, score = row
+                    elif len(row) == 4:
+                        qid, _, doc, score = row
+                    else:
+                        raise EvalError(f"{file}:{number}: expected 2 to 4 tab-separated columns")
+                    try:
+                        relevant = float(score) > 0
+                    except ValueError:
+                        raise EvalError(f"{file}:{number}: score {score!r} is not a number") from None
+                    if relevant:
+                        qrels.setdefault(qid.strip(), set()).add(doc.strip())
+        except OSError as exc:
+            raise EvalError(f"{file}: {exc.strerror or exc}") from None
+    return qrels
+
+
+def _jsonl(path: Path):
+    try:
+        handle = open(path, encoding="utf-8-sig")
+    except OSError as exc:
+        raise EvalError(f"{path}: {exc.strerror or exc}") from None
+    with handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise EvalError(f"{path}:{number}: not JSON ({exc.msg})") from None
+            if not isinstance(record, dict):
+                raise EvalError(f"{path}:{number}: expected a JSON object")
+            yield number, record
+
+
+def ndcg_at(ranked: list[str], relevant: set[str], k: int) -> float:
+    gain = sum(1.0 / math.log2(rank + 2) for rank, doc in enumerate(ranked[:k]) if doc in relevant)
+    ideal = sum(1.0 / math.log2(rank + 2) for rank in range(min(len(relevant), k)))
+    return gain / ideal if ideal else 0.0
+
+
+def mrr_at(ranked: list[str], relevant: set[str], k: int) -> float:
+    for rank, doc in enumerate(ranked[:k], start=1):
+        if doc in relevant:
+            return 1.0 / rank
+    return 0.0
+
+
+def recall_at(ranked: list[str], relevant: set[str], k: int) -> float:
+    return len(set(ranked[:k]) & relevant) / len(relevant) if relevant else 0.0
+
+
+def _document(row: BeirRow, content_hash: str) -> Document:
+    return Document(
+        doc_id=row.doc_id,
+        source=row.doc_id,
+        text=row.text,
+        metadata=DocumentMetadata(title=row.title),
+        sections=[Section(heading_path=[], start=0, end=len(row.text))],
+        content_hash=content_hash,
+    )
+
+
+def _candidates(rows: list[BeirRow]) -> list[Candidate]:
+    candidates = []
+    for row in rows:
+        digest = hashlib.sha256(f"{row.title}\n{row.text}".encode()).hexdigest()
+        candidates.append(Candidate(row.doc_id, digest, row.doc_id, lambda row=row, d=digest: _document(row, d)))
+    return candidates
+
+
+def eval_index_dir(settings: Settings, corpus_file: Path, identity_key: str) -> Path:
+    digest = hashlib.sha256()
+    with open(corpus_file, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    digest.update(json.dumps([identity_key, settings.chunking_identity()]).encode())
+    return settings.index_dir / "eval" / f"{corpus_file.parent.name}-{digest.hexdigest()[:12]}"
+
+
+def evaluate(
+    settings: Settings,
+    corpus: Path,
+    queries: Path,
+    qrels: Path,
+    modes: list[str] | None = None,
+    embedder: Embedder | None = None,
+    progress: Progress | None = None,
+    limit: int | None = None,
+) -> EvalReport:
+    modes = modes or list(MODES)
+    for mode in modes:
+        if mode not in MODES:
+            raise EvalError(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
+    rows = read_corpus(corpus)
+    questions = read_queries(queries)
+    judged = read_qrels(qrels)
+    ids = {row.doc_id for row in rows}
+    asked = [qid for qid in questions if judged.get(qid, set()) & ids]
+    if not asked:
+        raise EvalError(f"{qrels}: no query in {queries} has a relevant document in {corpus}")
+    if limit:
+        asked = asked[:limit]
+
+    embedder = embedder or Embedder(settings)
+    index_dir = eval_index_dir(settings, corpus, embedder.identity.key())
+    eval_settings = settings.model_copy(update={"index_dir": index_dir})
+    report = index_candidates(eval_settings, _candidates(rows), [""], embedder=embedder, progress=progress)
+
+    searcher = Searcher(eval_settings, embedder)
+    depth = max(CUTOFFS)
+    scores = []
+    try:
+        for mode in modes:
+            totals = {"ndcg": 0.0, "mrr": 0.0, "r10": 0.0, "r100": 0.0}
+            seconds = 0.0
+            for number, qid in enumerate(asked, start=1):
+                response = searcher.search(questions[qid], mode=mode, k=depth)
+                seconds += response.seconds
+                ranked = list(dict.fromkeys(hit.doc_id for hit in response.hits))
+                relevant = judged[qid]
+                totals["ndcg"] += ndcg_at(ranked, relevant, 10)
+                totals["mrr"] += mrr_at(ranked, relevant, 10)
+                totals["r10"] += recall_at(ranked, relevant, 10)
+                totals["r100"] += recall_at(ranked, relevant, 100)
+                if progress:
+                    progress(f"searching ({mode})", number, len(asked))
+            n = len(asked)
+            scores.append(
+                ModeScores(
+                    mode=mode,
+                    ndcg_at_10=totals["ndcg"] / n,
+                    mrr_at_10=totals["mrr"] / n,
+                    recall_at_10=totals["r10"] / n,
+                    recall_at_100=totals["r100"] / n,
+                    queries=n,
+                    seconds_per_query=seconds / n,
+                )
+            )
+    finally:
+        searcher.close()
+    return EvalReport(
+        corpus=str(corpus),
+        documents=len(rows),
+        queries=len(asked),
+        index_dir=str(index_dir),
+        index=report,
+        scores=scores,
+    )
+
+
+def format_table(report: EvalReport) -> str:
+    lines = [
+        f"{report.documents} documents, {report.queries} queries",
+        f"{'mode':<9} {'nDCG@10':>8} {'MRR@10':>8} {'R@10':>8} {'R@100':>8} {'ms/query':>9}",
+    ]
+    for s in report.scores:
+        lines.append(
+            f"{s.mode:<9} {s.ndcg_at_10:>8.4f} {s.mrr_at_10:>8.4f} {s.recall_at_10:>8.4f}"
+            f" {s.recall_at_100:>8.4f} {s.seconds_per_query * 1000:>9.1f}"
+        )
+    return "\n".join(lines)

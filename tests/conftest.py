@@ -1,0 +1,67 @@
+"""Shared fixtures: the real default model, converted once per machine, and a small index of
+the seed article plus two laws, built once per test session."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = ROOT / "corpus"
+SEED = CORPUS / "2022-哈尔滨市政协系统创新工作综述.md"
+SHARED = ROOT.parent / "shared"
+STARD = SHARED / "data" / "stard" / "reconstructed"
+FIXTURE_LAWS = ("人民调解法(2010-08-28).md", "非物质文化遗产法(2011-02-25).md")
+
+
+@pytest.fixture(autouse=True)
+def _no_kb_environment(monkeypatch):
+    """A developer's KB_* variables must not change what the tests see."""
+    for name in list(os.environ):
+        if name.startswith("KB_"):
+            monkeypatch.delenv(name)
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    from kb.config import Settings
+    from kb.embedding import Embedder
+
+    return Embedder(Settings())
+
+
+@pytest.fixture(scope="session")
+def fixture_corpus(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("corpus")
+    shutil.copy(SEED, folder / SEED.name)
+    (folder / "laws").mkdir()
+    for name in FIXTURE_LAWS:
+        shutil.copy(CORPUS / "laws" / name, folder / "laws" / name)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def seed_index(tmp_path_factory, fixture_corpus, embedder):
+    """Settings of an index over the fixture corpus (read-only for the tests that use it)."""
+    from kb.config import Settings
+    from kb.indexer import index_paths
+
+    settings = Settings(corpus_dir=fixture_corpus, index_dir=tmp_path_factory.mktemp("index"))
+    report = index_paths(settings, embedder=embedder)
+    assert not report.failed, report.failed
+    return settings
+
+
+@pytest.fixture(scope="session")
+def searcher(seed_index, embedder):
+    from kb.search import Searcher
+
+    searcher = Searcher(seed_index, embedder)
+    yield searcher
+    searcher.close()
