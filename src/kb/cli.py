@@ -146,9 +146,10 @@ def search(ctx, query, mode, top_k, filters, as_json):
     from kb.search import Searcher, parse_filters
 
     settings = _settings(ctx)
+    wanted = parse_filters(list(filters))
     searcher = Searcher(settings)
     try:
-        response = searcher.search(query, mode=mode, k=top_k, filters=parse_filters(list(filters)))
+        response = searcher.search(query, mode=mode, k=top_k, filters=wanted)
     finally:
         searcher.close()
     if as_json:
