@@ -9,7 +9,7 @@ from kb.config import Settings
 from kb.indexer import IndexBusyError, IndexMismatchError, _writer_lock, index_paths
 from kb.search import Searcher
 from kb.store import Store
-from kb.vectors import vector_file
+from kb.vectors import VectorIndex, vector_file
 
 DOCS = {
     "a.md": "# 委员工作站\n\n南岗区政协在街道建立委员工作站，委员定期接待群众。\n",
@@ -137,3 +137,35 @@ def test_searching_a_missing_index_is_a_clear_error(tmp_path):
 
     with pytest.raises(StoreError, match="kb index"):
         Searcher(Settings(index_dir=tmp_path / "nothing"))
+
+
+def test_check_finds_and_repairs_derived_damage(settings, embedder):
+    from kb.integrity import check_index, repair_index
+
+    index_paths(settings, embedder=embedder)
+    assert check_index(settings).ok
+    store = Store(settings.index_dir)
+    store.db.execute("DELETE FROM chunk_fts WHERE rowid = (SELECT min(chunk_id) FROM chunks)")
+    store.close()
+    vector_file(settings.index_dir, 1).write_bytes(b"not faiss")
+    report = check_index(settings)
+    assert not report.ok
+    assert any("keyword index" in p for p in report.problems)
+    assert any("cannot be read" in p for p in report.problems)
+    repaired = repair_index(settings)
+    assert repaired.ok and len(repaired.repaired) == 2
+    searcher = Searcher(settings, embedder)
+    assert searcher.search("委员工作站", mode="keyword", k=1).hits[0].doc_id == "a.md"
+    searcher.close()
+
+
+def test_check_reports_vectors_that_disagree(settings, embedder):
+    import numpy as np
+
+    from kb.integrity import check_index
+
+    report = index_paths(settings, embedder=embedder)
+    path = vector_file(settings.index_dir, report.generation)
+    ids = np.array([1, 2], dtype=np.int64)
+    VectorIndex.build(ids, np.ones((2, 384), dtype=np.float32)).save(path)
+    assert any("vectors for" in p for p in check_index(settings).problems)

@@ -318,3 +318,31 @@ def eval_command(ctx, folder, corpus, queries, qrels, modes, limit, as_json, qui
         click.echo(report.model_dump_json(indent=2))
     else:
         click.echo(format_table(report))
+
+
+@main.command()
+@click.option("--repair", is_flag=True, help="Rebuild the keyword index and vector file from SQLite.")
+@click.option("--wait", is_flag=True, help="Wait for another writer instead of failing (with --repair).")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+@handle_errors
+def check(ctx, repair, wait, as_json):
+    """Verify the index: SQLite, keyword rows, vectors and manifest agree. Exits 1 when not."""
+    from kb.integrity import check_index, repair_index
+
+    settings = _settings(ctx)
+    report = repair_index(settings, wait) if repair else check_index(settings)
+    if as_json:
+        click.echo(json.dumps({**report.model_dump(), "ok": report.ok}, ensure_ascii=False, indent=2))
+    else:
+        for line in report.repaired:
+            click.echo(f"repaired: {line}")
+        for line in report.problems:
+            click.echo(f"problem: {line}")
+        state = "ok" if report.ok else "NOT ok"
+        click.echo(
+            f"{state}: generation {report.generation}, {report.documents} documents, {report.chunks} chunks"
+            + ("" if report.ok or repair else " (run `kb check --repair`)")
+        )
+    if not report.ok:
+        sys.exit(1)

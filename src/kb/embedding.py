@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -34,41 +35,60 @@ class ModelLoadError(RuntimeError):
 
 
 class Embedder:
+    """Loads the weights only when the first text is embedded: a no-op re-index or a keyword
+    search needs the model's identity, which the default model's marker file gives for free."""
+
     def __init__(self, settings: Settings):
+        self.settings = settings
+        self.folder, self.name, self.revision, self.source = _resolve(settings)
+        self._marker = bundled_model.read_marker(self.folder) if settings.model == DEFAULT_MODEL else None
+
+    @cached_property
+    def model(self):
         import torch
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as hf_logging
 
         # Their bars would interleave with kb's own progress line.
         hf_logging.disable_progress_bar()
-
-        self.settings = settings
-        folder, name, revision, source = _resolve(settings)
-        self.folder = folder
         try:
-            self.model = SentenceTransformer(folder, device=settings.device, local_files_only=_offline(settings))
+            model = SentenceTransformer(
+                self.folder, device=self.settings.device, local_files_only=_offline(self.settings)
+            )
         except OSError as exc:
             raise ModelLoadError(
-                f"cannot load model {settings.model!r}: {exc}. Use a local sentence-transformers folder, "
+                f"cannot load model {self.settings.model!r}: {exc}. Use a local sentence-transformers folder, "
                 f"or the bundled default {DEFAULT_MODEL!r}."
             ) from exc
-        if settings.precision == "int8":
-            self.model = torch.ao.quantization.quantize_dynamic(self.model, {torch.nn.Linear}, dtype=torch.qint8)
-        elif settings.precision == "bf16":
-            self.model = self.model.to(torch.bfloat16)
-        self.model.eval()
-        query_prompt, passage_prompt = _prompts(settings, name, self.model)
-        limit = self.model.max_seq_length or bundled_model.MAX_SEQ_LENGTH
-        self.identity = ModelIdentity(
-            name=name,
-            revision=revision,
-            dimension=int(self.model.get_embedding_dimension()),
+        if self.settings.precision == "int8":
+            model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+        elif self.settings.precision == "bf16":
+            model = model.to(torch.bfloat16)
+        model.eval()
+        if self._marker is None:
+            model.max_seq_length = min(model.max_seq_length or bundled_model.MAX_SEQ_LENGTH, _position_limit(model))
+        return model
+
+    @cached_property
+    def identity(self) -> ModelIdentity:
+        if self._marker is not None:
+            dimension, limit = self._marker["dimension"], self._marker["max_seq_length"]
+            own_prompts = self._marker["prompts"]
+        else:
+            dimension = int(self.model.get_embedding_dimension())
+            limit = int(self.model.max_seq_length)
+            own_prompts = getattr(self.model, "prompts", {}) or {}
+        query_prompt, passage_prompt = _prompts(self.settings, self.name, own_prompts)
+        return ModelIdentity(
+            name=self.name,
+            revision=self.revision,
+            dimension=int(dimension),
             query_prompt=query_prompt,
             passage_prompt=passage_prompt,
             max_seq_length=int(limit),
             normalized=True,
-            precision=settings.precision,
-            source=source,
+            precision=self.settings.precision,
+            source=self.source,
         )
 
     @property
@@ -126,7 +146,18 @@ def _folder_revision(folder: Path) -> str:
     return digest.hexdigest()[:16]
 
 
-def _prompts(settings: Settings, name: str, model) -> tuple[str, str]:
+def _position_limit(model) -> int:
+    """XLM-R style models number positions from padding_idx + 1: 512 positions hold 510 tokens."""
+    config = getattr(model[0], "auto_model", None)
+    config = getattr(config, "config", None)
+    positions = getattr(config, "max_position_embeddings", None)
+    if not positions:
+        return bundled_model.MAX_SEQ_LENGTH
+    offset = (getattr(config, "pad_token_id", 0) or 0) + 1 if config.model_type in ("xlm-roberta", "roberta") else 0
+    return int(positions) - offset
+
+
+def _prompts(settings: Settings, name: str, own: dict) -> tuple[str, str]:
     query = passage = None
     lowered = name.lower()
     for pattern, q, p in PROMPT_PROFILES:
@@ -134,7 +165,6 @@ def _prompts(settings: Settings, name: str, model) -> tuple[str, str]:
             query, passage = q, p
             break
     if query is None:
-        own = getattr(model, "prompts", {}) or {}
         query, passage = own.get("query", ""), own.get("passage", own.get("document", ""))
     if settings.query_prompt is not None:
         query = settings.query_prompt

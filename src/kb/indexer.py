@@ -238,8 +238,11 @@ def _prepare(doc: Document, settings: Settings) -> tuple[Document, list[Chunk], 
 
 def embed_text(title: str, chunk: Chunk) -> str:
     """What is embedded and tokenized for a chunk: its context line, then its text."""
-    context = context_line(title, chunk.heading_path)
-    return f"{context}\n{chunk.text}" if context else chunk.text
+    return embed_text_from_context(context_line(title, chunk.heading_path), chunk.text)
+
+
+def embed_text_from_context(context: str, text: str) -> str:
+    return f"{context}\n{text}" if context else text
 
 
 def _embed_missing(store, embedder, model_key, prepared, report, settings, progress) -> None:

