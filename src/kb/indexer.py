@@ -64,6 +64,8 @@ class IndexReport(BaseModel):
     failed: list[FileFailure] = Field(default_factory=list)
     generation: int = 0
     seconds: float = 0.0
+    # Of ``seconds``: loading the model (when anything needed embedding) and embedding.
+    embedding_seconds: float = 0.0
 
     def summary(self) -> str:
         line = (
@@ -188,7 +190,9 @@ def _run(store, settings, embedder, candidates, scopes, rebuild, progress) -> In
         removed = sorted(set(stored) - {d.doc_id for d in todo})
     prepared = [_prepare(doc, settings) for doc in todo]
     identity = embedder.identity
+    embedding_started = time.monotonic()
     _embed_missing(store, embedder, identity.key(), prepared, report, settings, progress)
+    report.embedding_seconds = time.monotonic() - embedding_started
 
     generation = (manifest.generation if manifest else 0) + 1
     target = vector_file(settings.index_dir, generation)
