@@ -95,7 +95,7 @@ def _settings(ctx: click.Context, **overrides) -> Settings:
     help="Index folder (default: index/).",
 )
 @click.option(
-    "--config", type=click.Path(path_type=Path, dir_okay=False), default=None,
+    "--config", type=click.Path(path_type=Path, dir_okay=False), default=None, envvar="KB_CONFIG",
     help="Settings file (default: ./kb.toml when present).",
 )
 @click.option("-v", "--verbose", is_flag=True, help="Log what kb does.")
@@ -178,10 +178,13 @@ def _snippet(text: str, terms: list[str], width: int = 160) -> str:
 
 
 def _highlight(text: str, terms: list[str]) -> str:
-    for term in sorted(set(terms), key=len, reverse=True):
-        if len(term) > 1 or not term.isascii():
-            text = text.replace(term, click.style(term, fg="red", bold=True))
-    return text
+    from kb.search import term_spans
+
+    pieces, last = [], 0
+    for start, end in term_spans(text, terms):
+        pieces += [text[last:start], click.style(text[start:end], fg="red", bold=True)]
+        last = end
+    return "".join(pieces) + text[last:]
 
 
 @main.command()
@@ -346,3 +349,36 @@ def check(ctx, repair, wait, as_json):
         )
     if not report.ok:
         sys.exit(1)
+
+
+@main.command()
+@click.option("--corpus-dir", type=click.Path(path_type=Path), envvar="KB_CORPUS_DIR", show_envvar=True,
+              help="Corpus root the page indexes and uploads into (default: corpus/).")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8501, show_default=True)
+@click.pass_context
+@handle_errors
+def serve(ctx, corpus_dir, host, port):
+    """Open the search page (Streamlit) on this index; builds the index first if there is none."""
+    import os
+    import subprocess
+
+    import kb.page
+
+    settings = _settings(ctx, corpus_dir=corpus_dir)
+    env = {**os.environ, "KB_INDEX_DIR": str(settings.index_dir.resolve()),
+           "KB_CORPUS_DIR": str(settings.corpus_dir.resolve())}
+    root_config = ctx.find_root().params.get("config")
+    if root_config:
+        env["KB_CONFIG"] = str(Path(root_config).resolve())
+    command = [
+        sys.executable, "-m", "streamlit", "run", kb.page.__file__,
+        "--server.address", host, "--server.port", str(port), "--server.headless", "true",
+        "--server.maxUploadSize", str(settings.max_file_mb), "--browser.gatherUsageStats", "false",
+        "--global.developmentMode", "false",
+    ]
+    click.echo(f"kb page on http://{host}:{port}/ (index {settings.index_dir}); Ctrl+C stops it", err=True)
+    try:
+        sys.exit(subprocess.call(command, env=env))
+    except KeyboardInterrupt:
+        sys.exit(0)

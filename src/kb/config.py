@@ -28,6 +28,8 @@ class Settings(BaseModel):
     precision: Precision = "fp32"
     device: str = "cpu"
     batch_size: int = Field(32, ge=1)
+    # Larger files are refused at upload and at indexing, with the file named.
+    max_file_mb: int = Field(50, ge=1)
 
     chunk_size: int = Field(360, ge=50, le=2000)
     chunk_overlap: int = Field(60, ge=0)
@@ -53,7 +55,7 @@ class Settings(BaseModel):
     def load(cls, config_file: Path | None = None, **overrides) -> Settings:
         """Settings from kb.toml, then KB_* variables, then explicit overrides (None = not given)."""
         values: dict = {}
-        path = config_file or Path("kb.toml")
+        path = config_file or Path(os.environ.get("KB_CONFIG") or "kb.toml")
         if path.is_file():
             with open(path, "rb") as handle:
                 try:

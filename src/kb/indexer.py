@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 FORMAT_VERSION = 1
 EMBED_BATCH = 64
 LOCK_NAME = "index.lock"
+LAST_RUN_NAME = "last-run.json"
 
 Progress = Callable[[str, int, int], None]
 
@@ -66,6 +67,7 @@ class IndexReport(BaseModel):
     seconds: float = 0.0
     # Of ``seconds``: loading the model (when anything needed embedding) and embedding.
     embedding_seconds: float = 0.0
+    finished_at: str = ""
 
     def summary(self) -> str:
         line = (
@@ -126,8 +128,29 @@ def index_candidates(
             report = _run(store, settings, embedder, candidates, scopes, rebuild, progress)
         finally:
             store.close()
-    report.seconds = time.monotonic() - started
+        report.seconds = time.monotonic() - started
+        report.finished_at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        _write_atomically(settings.index_dir / LAST_RUN_NAME, report.model_dump_json(indent=2))
     return report
+
+
+def last_run(index_dir: Path) -> IndexReport | None:
+    """The report of the last finished run, for the page's status panel."""
+    try:
+        return IndexReport.model_validate_json((Path(index_dir) / LAST_RUN_NAME).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def remove_documents(settings: Settings, doc_ids: list[str], wait: bool = False) -> IndexReport:
+    """Drop documents from the index whatever their files hold now."""
+    return index_candidates(settings, [], list(doc_ids), wait=wait)
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temp.write_text(text, encoding="utf-8")
+    os.replace(temp, path)
 
 
 def check_compatible(manifest: IndexManifest | None, identity: ModelIdentity, chunking: dict) -> None:

@@ -294,6 +294,19 @@ class Store:
             )
         ]
 
+    def section_text(self, chunk_id: int) -> str:
+        """The whole section (practice, article) a chunk belongs to, from the document's text."""
+        row = self.db.execute("SELECT doc_id, heading_path FROM chunks WHERE chunk_id = ?", (chunk_id,)).fetchone()
+        if row is None:
+            return ""
+        span = self.db.execute(
+            "SELECT min(start), max(end) FROM chunks WHERE doc_id = ? AND heading_path = ?", row
+        ).fetchone()
+        text = self.db.execute(
+            "SELECT substr(text, ? + 1, ? - ?) FROM documents WHERE doc_id = ?", (span[0], span[1], span[0], row[0])
+        ).fetchone()
+        return text[0] if text else ""
+
     def facet_counts(self) -> dict[str, dict[str, int]]:
         facets: dict[str, dict[str, int]] = {}
         for field, column in FILTER_FIELDS.items():

@@ -1,0 +1,266 @@
+"""The kb page (Streamlit): search precedent practices, browse and manage the knowledge base.
+
+A thin shell over the library: every decision (ranking, grouping, highlighting, uploads,
+indexing) is made by kb's modules; this file lays it out, in Chinese, for CPPCC staff.
+Run it with `kb serve` (or `streamlit run app.py`).
+"""
+
+from __future__ import annotations
+
+import html
+import threading
+from pathlib import Path
+
+import streamlit as st
+
+from kb.config import Settings
+from kb.corpus import add_and_index, remove_document
+from kb.embedding import Embedder
+from kb.indexer import IndexReport, index_paths, last_run
+from kb.ingest import LOADERS
+from kb.records import Hit, SearchResponse
+from kb.search import QueryError, Searcher, group_by_document, term_spans
+from kb.store import DB_NAME, Store
+
+MODES = {"混合": "hybrid", "语义": "semantic", "关键词": "keyword"}
+FACETS = {"unit": "发文单位", "unit_type": "单位类型", "year": "年份", "doc_type": "文件类型"}
+EXAMPLE = "哪个县组织委员帮农民打造大米品牌？"
+STAGES = {"reading": "读取文件", "embedding": "计算向量", "writing vectors": "写入向量索引"}
+
+
+@st.cache_resource(show_spinner=False)
+def _embedder(settings_json: str) -> Embedder:
+    return Embedder(Settings.model_validate_json(settings_json))
+
+
+@st.cache_resource(show_spinner=False)
+def _searcher(settings_json: str) -> tuple[Searcher, threading.Lock]:
+    """One searcher per process; it follows new index generations by itself."""
+    return Searcher(Settings.model_validate_json(settings_json), _embedder(settings_json)), threading.Lock()
+
+
+def _progress_bar(label: str):
+    bar = st.progress(0.0, text=label)
+
+    def update(stage: str, done: int, total: int) -> None:
+        bar.progress(min(done / total, 1.0) if total else 1.0, text=f"{STAGES.get(stage, stage)}：{done}/{total}")
+
+    return bar, update
+
+
+def _index_exists(settings: Settings) -> bool:
+    if not (settings.index_dir / DB_NAME).exists():
+        return False
+    store = Store(settings.index_dir, create=False)
+    try:
+        return store.manifest() is not None
+    finally:
+        store.close()
+
+
+def _build_first_index(settings: Settings, settings_json: str) -> None:
+    st.info(f"首次使用：正在从 {settings.corpus_dir} 建立索引，完成后即可检索。")
+    bar, update = _progress_bar("准备中…")
+    report = index_paths(settings, embedder=_embedder(settings_json), progress=update, wait=True)
+    bar.empty()
+    _show_report(report)
+
+
+def _show_report(report: IndexReport) -> None:
+    st.success(
+        f"索引完成：新增 {report.added}，更新 {report.changed}，删除 {report.removed}，改名 {report.renamed}，"
+        f"未变 {report.unchanged}；新计算向量 {report.chunks_embedded} 段，复用 {report.chunks_reused} 段；"
+        f"用时 {report.seconds:.1f} 秒。"
+    )
+    for failure in report.failed:
+        st.error(f"未能导入：{failure.reason}")
+
+
+def _highlighted(text: str, terms: list[str]) -> str:
+    pieces, last = [], 0
+    for start, end in term_spans(text, terms):
+        pieces += [html.escape(text[last:start]), f"<mark>{html.escape(text[start:end])}</mark>"]
+        last = end
+    pieces.append(html.escape(text[last:]))
+    return "".join(pieces).replace("\n", "<br>")
+
+
+def _why(hit: Hit) -> str:
+    parts = [f"融合得分 {hit.score:.4f}"]
+    if hit.semantic:
+        parts.append(f"语义排名 #{hit.semantic.rank}（相似度 {hit.semantic.score:.3f}）")
+    if hit.keyword:
+        parts.append(f"关键词排名 #{hit.keyword.rank}（BM25 {hit.keyword.score:.2f}）")
+    if hit.matched_terms:
+        parts.append("命中词：" + "、".join(hit.matched_terms[:8]))
+    return " · ".join(parts)
+
+
+def _render_hit(searcher: Searcher, lock: threading.Lock, hit: Hit, rank: int) -> None:
+    with st.container(border=True):
+        where = " › ".join(hit.heading_path[1:] if len(hit.heading_path) > 1 else hit.heading_path)
+        st.markdown(f"**{rank}. {html.escape(hit.unit or '—')}** · {html.escape(where)}")
+        st.markdown(f"<div class='kb-hit'>{_highlighted(hit.text, hit.matched_terms)}</div>", unsafe_allow_html=True)
+        st.caption(_why(hit))
+        with st.expander("上下文与全文"):
+            with lock:
+                neighbours = searcher.neighbours(hit.chunk_id, 1, 1)
+                section = searcher.section_text(hit.chunk_id)
+            for row in neighbours:
+                if row["chunk_id"] == hit.chunk_id:
+                    st.markdown(f"**▶ {html.escape(row['text'])}**")
+                else:
+                    st.caption(row["text"])
+            st.markdown("**所在章节全文**")
+            st.text(section)
+        st.button("相似段落", key=f"similar-{rank}-{hit.chunk_id}", on_click=_show_similar, args=(hit.chunk_id,))
+
+
+def _show_similar(chunk_id: int) -> None:
+    st.session_state["similar_to"] = chunk_id
+
+
+def _render_response(searcher: Searcher, lock: threading.Lock, response: SearchResponse, mode: str) -> None:
+    if not response.hits:
+        other = "语义" if mode == "keyword" else "关键词"
+        st.warning(f"没有找到结果。可以换个说法，或切换到「{other}」模式再试。")
+        return
+    st.caption(f"共 {len(response.hits)} 条结果，用时 {response.seconds * 1000:.0f} 毫秒（索引第 {response.generation} 代）")
+    rank = 0
+    for document, hits in group_by_document(response.hits):
+        st.subheader(document)
+        for hit in hits:
+            rank += 1
+            _render_hit(searcher, lock, hit, rank)
+
+
+def _search_view(settings: Settings, searcher: Searcher, lock: threading.Lock) -> None:
+    with st.sidebar:
+        st.header("检索设置")
+        mode_label = st.radio("检索方式", list(MODES), horizontal=True, key="mode")
+        mode = MODES[mode_label]
+        weight = st.slider(
+            "语义权重（混合模式）", 0.0, 1.0, 0.5, 0.1, key="weight", disabled=mode != "hybrid",
+            help="0 只看关键词，1 只看语义；两路结果按倒数排名融合。",
+        )
+        top_k = st.number_input("结果数", 1, 50, settings.top_k, key="top_k")
+        st.header("筛选")
+        with lock:
+            facets = searcher.facets()
+        filters: dict[str, list[str]] = {}
+        for field, label in FACETS.items():
+            counts = facets.get(field, {})
+            if not counts:
+                continue
+            chosen = st.multiselect(
+                label, list(counts), key=f"facet-{field}", format_func=lambda v, c=counts: f"{v}（{c[v]}）"
+            )
+            if chosen:
+                filters[field] = chosen
+
+    query = st.text_input("输入问题或关键词，按回车检索", placeholder=f"例如：{EXAMPLE}", key="query", max_chars=2000)
+    similar_to = st.session_state.get("similar_to")
+    if similar_to is not None:
+        st.info("与所选段落相似的内容")
+        st.button("返回检索结果", on_click=st.session_state.pop, args=("similar_to", None))
+        with lock:
+            try:
+                response = searcher.more_like_this(similar_to, int(top_k))
+            except QueryError as exc:
+                st.error(str(exc))
+                return
+        _render_response(searcher, lock, response, "semantic")
+        return
+    if not query.strip():
+        st.caption("可以用一句话描述想找的做法，例如“律师委员怎样提供公益法律服务”，也可以输入单位名称或关键词。")
+        return
+    with lock:
+        try:
+            response = searcher.search(
+                query, mode=mode, k=int(top_k), filters=filters,
+                semantic_weight=2 * weight, keyword_weight=2 * (1 - weight),
+            )
+        except QueryError as exc:
+            st.error(f"无法检索：{exc}")
+            return
+    _render_response(searcher, lock, response, mode)
+
+
+def _manage_view(settings: Settings, settings_json: str, searcher: Searcher, lock: threading.Lock) -> None:
+    with lock:
+        searcher.refresh()
+        stats = searcher.store.stats()
+        documents = searcher.store.documents()
+        manifest = searcher.manifest
+    st.subheader("索引状态")
+    cols = st.columns(4)
+    cols[0].metric("文档", stats["documents"])
+    cols[1].metric("段落", stats["chunks"])
+    cols[2].metric("索引代数", manifest.generation)
+    cols[3].metric("向量维度", manifest.model.dimension)
+    st.caption(
+        f"模型 {manifest.model.name}（{manifest.model.precision}，校验 {manifest.model.revision}）· "
+        f"最近索引 {stats['last_indexed']} · 索引目录 {settings.index_dir}"
+    )
+    report = last_run(settings.index_dir)
+    if report and report.failed:
+        st.warning("上次索引有文件未能导入：")
+        for failure in report.failed:
+            st.text(failure.reason)
+
+    st.subheader("上传文件")
+    suffixes = sorted({s.lstrip(".") for s in LOADERS})
+    uploads = st.file_uploader(
+        f"支持 {'、'.join(suffixes)}，单个文件不超过 {settings.max_file_mb} MB；保存到 {settings.corpus_dir}/uploads/",
+        type=suffixes, accept_multiple_files=True, key="uploads",
+    )
+    if st.button("导入并建立索引", disabled=not uploads, type="primary"):
+        bar, update = _progress_bar("导入中…")
+        added, report = add_and_index(
+            settings, [(f.name, f.getvalue()) for f in uploads], progress=update, embedder=_embedder(settings_json)
+        )
+        bar.empty()
+        for item in added.duplicates:
+            st.warning(f"{item.name}：内容重复（{item.reason.replace('same content as', '与已有文件相同：')}），未导入")
+        for item in added.refused:
+            st.error(f"{item.name}：未导入（{item.reason}）")
+        if report:
+            _show_report(report)
+
+    st.subheader("文档列表")
+    st.dataframe(
+        [
+            {"文档": d["doc_id"], "标题": d["title"], "单位": d["unit"], "年份": d["year"],
+             "类型": d["doc_type"], "段落": d["chunks"], "索引时间": d["indexed_at"]}
+            for d in documents
+        ],
+        hide_index=True, use_container_width=True,
+    )
+    doomed = st.selectbox("删除文档", [d["doc_id"] for d in documents], index=None, placeholder="选择要删除的文档")
+    if doomed and st.button("删除所选文档", key="remove"):
+        report = remove_document(settings, doomed)
+        st.success(f"已删除 {doomed}（索引第 {report.generation} 代）")
+
+
+def main() -> None:
+    st.set_page_config(page_title="kb · 政协创新工作知识库", page_icon="📚", layout="wide")
+    st.markdown("<style>.kb-hit mark{background:#ffe08a;padding:0 1px}</style>", unsafe_allow_html=True)
+    st.title("kb · 政协创新工作知识库")
+    st.caption("离线语义检索：查找各级政协的创新做法与相关法律法规，按意思和关键词同时检索。")
+    settings = Settings.load()
+    settings_json = settings.model_dump_json()
+    if not _index_exists(settings):
+        if not Path(settings.corpus_dir).exists():
+            st.error(f"没有索引，也找不到文档目录 {settings.corpus_dir}。请先运行 `kb index`。")
+            return
+        _build_first_index(settings, settings_json)
+    searcher, lock = _searcher(settings_json)
+    search_tab, manage_tab = st.tabs(["检索", "管理"])
+    with search_tab:
+        _search_view(settings, searcher, lock)
+    with manage_tab:
+        _manage_view(settings, settings_json, searcher, lock)
+
+
+if __name__ == "__main__":
+    main()

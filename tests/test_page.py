@@ -1,0 +1,98 @@
+"""The Streamlit page driven through Streamlit's AppTest, as a user clicks and types."""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from conftest import ROOT
+
+APP = str(ROOT / "app.py")
+
+
+@pytest.fixture
+def page(seed_index, monkeypatch):
+    monkeypatch.setenv("KB_INDEX_DIR", str(seed_index.index_dir))
+    monkeypatch.setenv("KB_CORPUS_DIR", str(seed_index.corpus_dir))
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _hit_titles(at: AppTest) -> list[str]:
+    return [m.value for m in at.markdown if m.value.startswith("**") and ". " in m.value[:8]]
+
+
+def test_page_is_in_chinese_and_ready(page):
+    assert page.title[0].value.startswith("kb · 政协创新工作知识库")
+    assert [t.label for t in page.tabs] == ["检索", "管理"]
+    assert page.radio(key="mode").options == ["混合", "语义", "关键词"]
+
+
+def test_question_about_a_practice_shows_it_first(page):
+    page.text_input(key="query").input("律师委员怎样提供免费的法律咨询").run()
+    titles = _hit_titles(page)
+    assert titles and "市政协社会和法制委员会" in titles[0]
+    highlighted = [m.value for m in page.markdown if "<mark>" in m.value]
+    assert highlighted and "<mark>律师</mark>" in highlighted[0]
+    assert any("语义排名" in c.value and "融合得分" in c.value for c in page.caption)
+
+
+def test_expander_holds_context_and_the_whole_practice(page):
+    page.text_input(key="query").input("五常大米品牌").run()
+    expander = page.expander[0]
+    assert expander.label == "上下文与全文"
+    section = " ".join(t.value for t in expander.text)
+    assert "五常大米" in section and len(section) > 200
+
+
+def test_similar_passages(page):
+    page.text_input(key="query").input("委员读书分享").run()
+    page.button(key=next(b.key for b in page.button if b.key and b.key.startswith("similar-"))).click().run()
+    assert any("相似" in i.value for i in page.info)
+    assert _hit_titles(page)
+
+
+def test_filters_by_unit_type(page):
+    page.multiselect(key="facet-unit_type").select("区政协").run()
+    page.text_input(key="query").input("委员工作站").run()
+    titles = _hit_titles(page)
+    assert titles and all("区政协" in t for t in titles)
+
+
+def test_modes_and_weight(page):
+    page.radio(key="mode").set_value("关键词").run()
+    assert page.slider(key="weight").disabled
+    page.text_input(key="query").input("人民调解协议").run()
+    assert any("人民调解法" in s.value for s in page.subheader)
+
+
+def test_nothing_found_suggests_the_other_mode(page):
+    page.radio(key="mode").set_value("关键词").run()
+    page.text_input(key="query").input("qwertyuiopzxcv").run()
+    assert any("没有找到结果" in w.value and "语义" in w.value for w in page.warning)
+
+
+def test_syntax_characters_are_just_text(page):
+    page.text_input(key="query").input('"委员 AND (工作站 NEAR*').run()
+    assert not page.exception and not page.error
+
+
+def test_manage_tab_shows_status(page):
+    metrics = {m.label: m.value for m in page.metric}
+    assert metrics["文档"] == "3" and metrics["索引代数"] == "1"
+    assert any("multilingual-e5-small" in c.value for c in page.caption)
+
+
+def test_without_an_index_the_page_builds_one(tmp_path, monkeypatch):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.md").write_text("# 委员工作站\n\n南岗区政协在街道建立委员工作站。\n", encoding="utf-8")
+    monkeypatch.setenv("KB_INDEX_DIR", str(tmp_path / "index"))
+    monkeypatch.setenv("KB_CORPUS_DIR", str(corpus))
+    at = AppTest.from_file(APP, default_timeout=180).run()
+    assert not at.exception, at.exception
+    assert any("索引完成" in s.value for s in at.success)
+    at.text_input(key="query").input("委员工作站").run()
+    assert _hit_titles(at)
