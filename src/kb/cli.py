@@ -375,7 +375,7 @@ def serve(ctx, corpus_dir, host, port):
         sys.executable, "-m", "streamlit", "run", kb.page.__file__,
         "--server.address", host, "--server.port", str(port), "--server.headless", "true",
         "--server.maxUploadSize", str(settings.max_file_mb), "--browser.gatherUsageStats", "false",
-        "--global.developmentMode", "false",
+        "--global.developmentMode", "false", "--client.toolbarMode", "viewer",
     ]
     click.echo(f"kb page on http://{host}:{port}/ (index {settings.index_dir}); Ctrl+C stops it", err=True)
     try:

@@ -153,7 +153,8 @@ def _search_view(settings: Settings, searcher: Searcher, lock: threading.Lock) -
             if not counts:
                 continue
             chosen = st.multiselect(
-                label, list(counts), key=f"facet-{field}", format_func=lambda v, c=counts: f"{v}（{c[v]}）"
+                label, list(counts), key=f"facet-{field}", placeholder="不限",
+                format_func=lambda v, c=counts: f"{v}（{c[v]}）",
             )
             if chosen:
                 filters[field] = chosen

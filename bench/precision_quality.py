@@ -1,0 +1,76 @@
+"""Retrieval quality per embedding precision on the STARD dev split: does bf16 or int8 lose
+nDCG@10 against fp32? Paired on one sub-corpus: every relevant article plus a fixed random
+sample of distractors, each precision embedding the same texts into its own eval index.
+
+    python bench/precision_quality.py                    # 5,000 distractors, all 308 queries
+    python bench/precision_quality.py --smoke            # 200 distractors, 20 queries (CI)
+
+A sub-corpus is easier than the full 58,940 articles, so absolute scores are higher than in
+README's table; the differences between precisions are what this measures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import tempfile
+from pathlib import Path
+
+from kb.config import Settings
+from kb.evaluate import evaluate, read_qrels, read_queries
+
+ROOT = Path(__file__).resolve().parents[1]
+STARD = ROOT.parent / "shared" / "data" / "stard" / "reconstructed"
+
+
+def write_subset(folder: Path, distractors: int, queries: int) -> None:
+    questions = list(read_queries(STARD / "queries.jsonl").items())[:queries]
+    qrels = read_qrels(STARD / "qrels")
+    wanted = {doc for qid, _ in questions for doc in qrels.get(qid, ())}
+    rows = [json.loads(line) for line in open(STARD / "corpus.jsonl", encoding="utf-8")]
+    others = [r for r in rows if r["_id"] not in wanted]
+    kept = [r for r in rows if r["_id"] in wanted] + random.Random(13).sample(others, distractors)
+    (folder / "qrels").mkdir(parents=True)
+    (folder / "corpus.jsonl").write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in kept), encoding="utf-8")
+    (folder / "queries.jsonl").write_text(
+        "\n".join(json.dumps({"_id": q, "text": t}, ensure_ascii=False) for q, t in questions), encoding="utf-8"
+    )
+    (folder / "qrels" / "dev.tsv").write_text(
+        "query-id\tcorpus-id\tscore\n" + "".join(f"{q}\t{d}\t1\n" for q, _ in questions for d in sorted(qrels[q])),
+        encoding="utf-8",
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--distractors", type=int, default=5000)
+    parser.add_argument("--queries", type=int, default=308)
+    parser.add_argument("--smoke", action="store_true")
+    parser.add_argument("--index-dir", type=Path, default=None, help="keep the eval indexes here (default: temp)")
+    args = parser.parse_args()
+    if args.smoke:
+        args.distractors, args.queries = 200, 20
+    with tempfile.TemporaryDirectory() as work:
+        folder = Path(work) / f"stard-dev-sub{args.distractors}"
+        write_subset(folder, args.distractors, args.queries)
+        index_dir = args.index_dir or Path(work) / "index"
+        rows = []
+        for precision in ("fp32", "bf16", "int8"):
+            settings = Settings(index_dir=index_dir, precision=precision)
+            report = evaluate(settings, folder / "corpus.jsonl", folder / "queries.jsonl", folder / "qrels",
+                              ["semantic", "hybrid"])
+            embed_rate = report.index.chunks_embedded / max(report.index.embedding_seconds, 1e-9)
+            rows.append((precision, report, embed_rate))
+    first = rows[0][1]
+    print(f"{first.documents} documents ({args.distractors} random distractors + all relevant), {first.queries} queries")
+    print(f"{'precision':<9} {'semantic nDCG@10':>17} {'hybrid nDCG@10':>15} {'Δ semantic':>11} {'embed p/s':>10}")
+    base = {s.mode: s.ndcg_at_10 for s in first.scores}
+    for precision, report, rate in rows:
+        scores = {s.mode: s.ndcg_at_10 for s in report.scores}
+        print(f"{precision:<9} {scores['semantic']:>17.4f} {scores['hybrid']:>15.4f}"
+              f" {scores['semantic'] - base['semantic']:>+11.4f} {rate:>10.1f}")
+
+
+if __name__ == "__main__":
+    main()
