@@ -196,3 +196,21 @@ def test_keyword_ranking_matches_reference_bm25(tmp_path):
         for rowid, score in ours:
             assert score == pytest.approx(reference[rowid - 1], rel=1e-6)
     store.close()
+
+
+def test_term_spans_prefer_longer_terms_and_never_overlap():
+    from kb.search import term_spans
+
+    text = "人民调解委员会调解民间纠纷，APP上可申请调解。"
+    spans = term_spans(text, ["调解", "人民调解", "app", "a"])
+    assert [text[s:e] for s, e in spans] == ["人民调解", "调解", "APP", "调解"]
+
+
+def test_group_by_document_keeps_the_best_first(searcher):
+    from kb.search import group_by_document
+
+    hits = searcher.search("调解", k=10).hits
+    groups = group_by_document(hits)
+    assert groups[0][1][0] == hits[0]
+    assert sum(len(g) for _, g in groups) == len(hits)
+    assert len({h.doc_id for _, g in groups for h in g}) == len(groups)

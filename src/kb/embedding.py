@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import warnings
 from functools import cached_property
 from pathlib import Path
 
@@ -61,7 +62,10 @@ class Embedder:
                 f"or the bundled default {DEFAULT_MODEL!r}."
             ) from exc
         if self.settings.precision == "int8":
-            model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+            with warnings.catch_warnings():
+                # torch announces the quantized tensor API's future removal on every use.
+                warnings.simplefilter("ignore", UserWarning)
+                model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
         elif self.settings.precision == "bf16":
             model = model.to(torch.bfloat16)
         model.eval()
