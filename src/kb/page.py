@@ -28,9 +28,11 @@ EXAMPLE = "哪个县组织委员帮农民打造大米品牌？"
 STAGES = {"reading": "读取文件", "embedding": "计算向量", "writing vectors": "写入向量索引"}
 
 
-@st.cache_resource(show_spinner=False)
+@st.cache_resource(show_spinner="正在加载语义模型（每个服务进程一次）…")
 def _embedder(settings_json: str) -> Embedder:
-    return Embedder(Settings.model_validate_json(settings_json))
+    embedder = Embedder(Settings.model_validate_json(settings_json))
+    embedder.model  # load the weights now, so the first question is answered as fast as the rest
+    return embedder
 
 
 @st.cache_resource(show_spinner=False)
@@ -235,7 +237,7 @@ def _manage_view(settings: Settings, settings_json: str, searcher: Searcher, loc
              "类型": d["doc_type"], "段落": d["chunks"], "索引时间": d["indexed_at"]}
             for d in documents
         ],
-        hide_index=True, use_container_width=True,
+        hide_index=True, width="stretch",
     )
     doomed = st.selectbox("删除文档", [d["doc_id"] for d in documents], index=None, placeholder="选择要删除的文档")
     if doomed and st.button("删除所选文档", key="remove"):
