@@ -198,6 +198,8 @@ def evaluate(
     report = index_candidates(eval_settings, _candidates(rows), [""], embedder=embedder, progress=progress)
 
     searcher = Searcher(eval_settings, embedder)
+    if set(modes) & {"semantic", "hybrid"}:
+        embedder.embed_query("预热")  # the model loads here, not inside the first timed query
     depth = max(CUTOFFS)
     scores = []
     try:
