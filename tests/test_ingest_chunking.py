@@ -123,7 +123,7 @@ def test_discover_skips_readme_and_hidden_files(tmp_path):
     (tmp_path / "README.md").write_text("说明", encoding="utf-8")
     (tmp_path / ".draft.md").write_text("草稿", encoding="utf-8")
     (tmp_path / "a.md").write_text("正文。", encoding="utf-8")
-    (tmp_path / "b.pdf").write_bytes(b"%PDF")
+    (tmp_path / "b.pptx").write_bytes(b"PK")
     files, scopes = discover([tmp_path], tmp_path)
     assert [f.doc_id for f in files] == ["a.md"]
     assert scopes == [""]

@@ -8,6 +8,7 @@ than the chunk size is cut at commas, and only as a last resort at the size itse
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 
 from kb.records import Chunk, Document
 
@@ -29,6 +30,7 @@ def chunk_document(doc: Document, size: int, overlap: int) -> list[Chunk]:
                     start=start,
                     end=end,
                     unit=section.unit,
+                    page=bisect_right(doc.page_starts, start) if doc.page_starts else None,
                 )
             )
     return chunks

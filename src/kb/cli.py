@@ -111,16 +111,19 @@ def main(index_dir, config, verbose):
               help="Corpus root; document ids are paths relative to it (default: corpus/).")
 @click.option("--rebuild", is_flag=True, help="Re-chunk every document and rebuild the vectors.")
 @click.option("--wait", is_flag=True, help="Wait for another writer instead of failing.")
+@click.option("--strict", is_flag=True, help="Stop at the first file that cannot be indexed, writing nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @click.pass_context
 @handle_errors
-def index(ctx, paths, corpus_dir, rebuild, wait, as_json, quiet):
+def index(ctx, paths, corpus_dir, rebuild, wait, strict, as_json, quiet):
     """Add, update and remove documents under PATHS (default: the corpus folder)."""
     from kb.indexer import index_paths
 
     settings = _settings(ctx, corpus_dir=corpus_dir)
-    report = index_paths(settings, list(paths) or None, rebuild=rebuild, progress=Progress(quiet), wait=wait)
+    report = index_paths(
+        settings, list(paths) or None, rebuild=rebuild, progress=Progress(quiet), wait=wait, strict=strict
+    )
     if as_json:
         click.echo(report.model_dump_json(indent=2))
     else:

@@ -90,8 +90,10 @@ class Candidate:
     load: Callable[[], Document]
 
 
-def candidates_from_files(files: Iterable[SourceFile]) -> list[Candidate]:
-    return [Candidate(f.doc_id, f.content_hash, str(f.path), lambda f=f: load(f.path, f.doc_id)) for f in files]
+def candidates_from_files(files: Iterable[SourceFile], max_bytes: int | None = None) -> list[Candidate]:
+    return [
+        Candidate(f.doc_id, f.content_hash, str(f.path), lambda f=f: load(f.path, f.doc_id, max_bytes)) for f in files
+    ]
 
 
 def index_paths(
@@ -101,13 +103,15 @@ def index_paths(
     embedder: Embedder | None = None,
     progress: Progress | None = None,
     wait: bool = False,
+    strict: bool = False,
 ) -> IndexReport:
     paths = [Path(p) for p in paths] if paths else [settings.corpus_dir]
     try:
         files, scopes = discover(paths, settings.corpus_dir)
     except IngestError as exc:
         raise ValueError(str(exc)) from exc
-    return index_candidates(settings, candidates_from_files(files), scopes, rebuild, embedder, progress, wait)
+    candidates = candidates_from_files(files, settings.max_file_mb * 1024 * 1024)
+    return index_candidates(settings, candidates, scopes, rebuild, embedder, progress, wait, strict)
 
 
 def index_candidates(
@@ -118,14 +122,16 @@ def index_candidates(
     embedder: Embedder | None = None,
     progress: Progress | None = None,
     wait: bool = False,
+    strict: bool = False,
 ) -> IndexReport:
+    """``strict``: the first file that cannot be indexed stops the run before anything is written."""
     started = time.monotonic()
     settings.index_dir.mkdir(parents=True, exist_ok=True)
     with _writer_lock(settings.index_dir, wait):
         embedder = embedder or Embedder(settings)
         store = Store(settings.index_dir)
         try:
-            report = _run(store, settings, embedder, candidates, scopes, rebuild, progress)
+            report = _run(store, settings, embedder, candidates, scopes, rebuild, progress, strict)
         finally:
             store.close()
         report.seconds = time.monotonic() - started
@@ -172,7 +178,7 @@ def check_compatible(manifest: IndexManifest | None, identity: ModelIdentity, ch
         )
 
 
-def _run(store, settings, embedder, candidates, scopes, rebuild, progress) -> IndexReport:
+def _run(store, settings, embedder, candidates, scopes, rebuild, progress, strict=False) -> IndexReport:
     report = IndexReport()
     manifest = store.manifest()
     if not rebuild:
@@ -184,18 +190,28 @@ def _run(store, settings, embedder, candidates, scopes, rebuild, progress) -> In
     removed_hashes = {stored[d] for d in removed}
 
     todo: list[Document] = []
+    # Content already held under another name: the same text twice would only crowd results.
+    owner_of = {h: d for d, h in stored.items() if d in seen or d not in removed}
+    for candidate in candidates:
+        if candidate.content_hash and stored.get(candidate.doc_id) == candidate.content_hash:
+            owner_of.setdefault(candidate.content_hash, candidate.doc_id)
     for index, candidate in enumerate(candidates):
         if progress:
             progress("reading", index + 1, len(candidates))
         if not rebuild and stored.get(candidate.doc_id) == candidate.content_hash:
             report.unchanged += 1
             continue
+        owner = owner_of.setdefault(candidate.content_hash, candidate.doc_id) if candidate.content_hash else None
         try:
+            if owner and owner != candidate.doc_id:
+                raise IngestError(f"{candidate.source}: same content as {owner}; not indexed twice")
             doc = candidate.load()
         except (IngestError, OSError, ValueError) as exc:
             message = str(exc)
             if not message.startswith(candidate.source):
                 message = f"{candidate.source}: {message}"
+            if strict:
+                raise IngestError(f"{message} (--strict: nothing was indexed)") from None
             report.failed.append(FileFailure(path=candidate.source, reason=message))
             log.warning("%s", message)
             # A file that cannot be read now keeps its last indexed version rather than vanishing.

@@ -33,6 +33,8 @@ class Document(BaseModel):
     metadata: DocumentMetadata
     sections: list[Section]
     content_hash: str
+    # Offsets in ``text`` where each page begins (PDF); empty for formats without pages.
+    page_starts: list[int] = Field(default_factory=list)
 
 
 class Chunk(BaseModel):
@@ -43,6 +45,7 @@ class Chunk(BaseModel):
     start: int
     end: int
     unit: str = ""
+    page: int | None = None
 
 
 class RetrieverScore(BaseModel):
@@ -62,6 +65,7 @@ class Hit(BaseModel):
     text: str
     start: int
     end: int
+    page: int | None = None
     score: float
     semantic: RetrieverScore | None = None
     keyword: RetrieverScore | None = None

@@ -244,6 +244,7 @@ class Searcher:
                     text=row["text"],
                     start=row["start"],
                     end=row["end"],
+                    page=row["page"],
                     score=float(score),
                     semantic=semantic_at.get(chunk_id),
                     keyword=keyword_at.get(chunk_id),

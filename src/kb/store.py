@@ -62,6 +62,10 @@ _MIGRATIONS = [
         PRIMARY KEY (model_key, text_hash)
     ) WITHOUT ROWID;
     """,
+    # 2: the page a chunk starts on, for formats with pages (PDF); NULL elsewhere.
+    """
+    ALTER TABLE chunks ADD COLUMN page INTEGER;
+    """,
 ]
 
 
@@ -145,10 +149,10 @@ class Store:
                     unit_type = unit_type_of(chunk.unit) if chunk.unit else m.unit_type
                     cursor = db.execute(
                         "INSERT INTO chunks (doc_id, ordinal, text, context, heading_path, start, end, unit,"
-                        " unit_type, embed_hash) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                        " unit_type, embed_hash, page) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                         (doc.doc_id, chunk.ordinal, chunk.text, context_line(m.title, chunk.heading_path),
                          json.dumps(chunk.heading_path, ensure_ascii=False), chunk.start, chunk.end, unit,
-                         unit_type, embed_hash),
+                         unit_type, embed_hash, chunk.page),
                     )
                     db.execute(
                         "INSERT INTO chunk_fts (rowid, tokens) VALUES (?, ?)", (cursor.lastrowid, " ".join(chunk_tokens))
@@ -261,7 +265,7 @@ class Store:
         marks = ",".join("?" * len(chunk_ids))
         cursor = self.db.execute(
             "SELECT c.chunk_id, c.doc_id, c.ordinal, c.text, c.context, c.heading_path, c.start, c.end, c.unit,"
-            " c.unit_type, d.title, d.year, d.doc_type, d.source FROM chunks c JOIN documents d"
+            " c.unit_type, c.page, d.title, d.year, d.doc_type, d.source FROM chunks c JOIN documents d"
             f" ON d.doc_id = c.doc_id WHERE c.chunk_id IN ({marks})",
             list(chunk_ids),
         )

@@ -7,13 +7,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kb.ingest.errors import IngestError
+from kb.ingest.pdf import load_pdf
 from kb.ingest.text import load_text
+from kb.ingest.web import load_html
+from kb.ingest.word import load_docx
 from kb.records import Document
 
 LOADERS = {
     ".txt": load_text,
     ".md": load_text,
     ".markdown": load_text,
+    ".docx": load_docx,
+    ".pdf": load_pdf,
+    ".html": load_html,
+    ".htm": load_html,
 }
 # A README describes its folder; it is not a document of the knowledge base.
 SKIPPED_NAMES = {"readme.md", "readme.txt"}
@@ -71,8 +78,12 @@ def discover(paths: list[Path], corpus_root: Path) -> tuple[list[SourceFile], li
     return [found[k] for k in sorted(found)], scopes
 
 
-def load(path: Path, doc_id: str) -> Document:
+def load(path: Path, doc_id: str, max_bytes: int | None = None) -> Document:
     loader = LOADERS.get(path.suffix.lower())
     if loader is None:
         raise IngestError(f"{path}: unsupported file type {path.suffix or '(none)'}")
+    if max_bytes is not None:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise IngestError(f"{path}: {size / 1e6:.1f} MB is over the {max_bytes / 1024 / 1024:.0f} MB limit (max_file_mb)")
     return loader(path, doc_id)

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import codecs
-import hashlib
 import re
 from pathlib import Path
 
+import charset_normalizer
 import yaml
 
+from kb.ingest.document import build_document
 from kb.ingest.errors import IngestError
-from kb.metadata import document_metadata
 from kb.records import Document
-from kb.structure import sections_from_text
 
 _BOMS = (
     (codecs.BOM_UTF8, "utf-8-sig"),
@@ -21,11 +20,11 @@ _BOMS = (
 )
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*\r?\n", re.S)
 _HTML_COMMENT = re.compile(r"<!--.*?-->", re.S)
-_TITLE = re.compile(r"^#[ \t]+(.+?)[ \t#]*$", re.M)
 
 
 def decode(raw: bytes, path: Path) -> str:
-    """Decode by BOM, then strict UTF-8, then GB18030 (a superset of GBK and GB2312)."""
+    """By byte-order mark, then strict UTF-8, then what charset-normalizer finds (GB18030/GBK,
+    Big5, UTF-16 without BOM …), then strict GB18030; never a lossy decode."""
     for bom, encoding in _BOMS:
         if raw.startswith(bom):
             try:
@@ -33,13 +32,27 @@ def decode(raw: bytes, path: Path) -> str:
             except UnicodeDecodeError as exc:
                 raise IngestError(f"{path}: starts with a {encoding} byte-order mark but is not {encoding}") from exc
     if b"\x00" in raw[:4096]:
+        # Text with NUL bytes is UTF-16/32 without a byte-order mark, or not text at all.
+        best = charset_normalizer.from_bytes(raw).best()
+        if best is not None and best.encoding.startswith("utf_") and _mostly_text(str(best)) and "\x00" not in str(best):
+            return str(best)
         raise IngestError(f"{path}: binary content (NUL bytes), not a text file")
-    for encoding in ("utf-8", "gb18030"):
-        try:
-            return raw.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise IngestError(f"{path}: text is neither UTF-8 nor GB18030/GBK")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    best = charset_normalizer.from_bytes(raw).best()
+    if best is not None and _mostly_text(str(best)):
+        return str(best)
+    try:
+        return raw.decode("gb18030")
+    except UnicodeDecodeError:
+        raise IngestError(f"{path}: text is neither UTF-8, UTF-16 nor GB18030/GBK") from None
+
+
+def _mostly_text(text: str) -> bool:
+    printable = sum(1 for ch in text if ch.isprintable() or ch in "\n\r\t")
+    return printable >= 0.95 * max(len(text), 1)
 
 
 def load_text(path: Path, doc_id: str) -> Document:
@@ -55,15 +68,4 @@ def load_text(path: Path, doc_id: str) -> Document:
         if not isinstance(front_matter, dict):
             raise IngestError(f"{path}: front matter must be key: value lines")
         text = text[match.end() :]
-    text = _HTML_COMMENT.sub("", text).strip("\n")
-    if not text.strip():
-        raise IngestError(f"{path}: no text")
-    title = _TITLE.search(text)
-    return Document(
-        doc_id=doc_id,
-        source=str(path),
-        text=text,
-        metadata=document_metadata(front_matter, title.group(1) if title else "", text, path),
-        sections=sections_from_text(text),
-        content_hash=hashlib.sha256(raw).hexdigest(),
-    )
+    return build_document(path, doc_id, _HTML_COMMENT.sub("", text), raw, front_matter)

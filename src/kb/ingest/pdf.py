@@ -1,0 +1,77 @@
+"""PDF: text per page, with each page's start offset kept so chunks can cite their page.
+A PDF without a text layer (a scan) is reported as such, not indexed as empty."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from kb.ingest.document import build_document
+from kb.ingest.errors import IngestError
+from kb.records import Document
+
+_CJK = "\u3000-\u303f\u3400-\u9fff\uff00-\uffef“”‘’"
+_SPACED = re.compile(f"(?<=[{_CJK}]) (?=[{_CJK}])")
+
+
+def load_pdf(path: Path, doc_id: str) -> Document:
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    raw = path.read_bytes()
+    if not raw:
+        raise IngestError(f"{path}: empty file")
+    try:
+        reader = PdfReader(path)
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise IngestError(f"{path}: encrypted PDF; remove the password and add it again")
+        pages = [page.extract_text() or "" for page in reader.pages]
+    except IngestError:
+        raise
+    except (PdfReadError, ValueError, KeyError, OSError) as exc:
+        raise IngestError(f"{path}: not a readable PDF (truncated or damaged): {exc}") from None
+    except Exception as exc:  # pypdf raises many kinds on damaged files; none may stop a batch
+        raise IngestError(f"{path}: not a readable PDF: {exc.__class__.__name__}: {exc}") from None
+    texts = [_clean(page) for page in pages]
+    if not any(t.strip() for t in texts):
+        raise IngestError(f"{path}: no text layer ({len(pages)} page(s), probably scanned); run OCR first")
+    starts, parts, offset = [], [], 0
+    for text in texts:
+        starts.append(offset)
+        parts.append(text)
+        offset += len(text) + 2
+    return build_document(path, doc_id, "\n\n".join(parts), raw, page_starts=starts)
+
+
+def _clean(text: str) -> str:
+    """Undo what extraction does to Chinese: some producers place every character apart, so
+    the text arrives as '五 常 市'. Where most CJK characters are spaced, single spaces between
+    CJK characters go and longer runs (a real space) become one."""
+    lines = []
+    # Some fonts' code maps leave a NUL beside every character; no PDF text means one.
+    for line in text.replace("\x00", "").splitlines():
+        cjk = len(re.findall(f"[{_CJK}]", line))
+        if cjk >= 4 and len(_SPACED.findall(line)) >= 0.6 * cjk:
+            line = re.sub(r" {2,}", "\0", line)
+            line = _SPACED.sub("", line).replace("\0", " ")
+        lines.append(line.rstrip())
+    return _rejoin("\n".join(lines))
+
+
+def _rejoin(text: str) -> str:
+    """Lines the page width wrapped belong to one paragraph: a line as long as the page's
+    longest lines continues onto the next one; a shorter line (a heading, a paragraph's end)
+    ends its paragraph."""
+    lines = [line for line in text.split("\n") if line.strip()]
+    if not lines:
+        return ""
+    full = sorted(len(line) for line in lines)[int(len(lines) * 0.9)] if len(lines) > 3 else 10**9
+    paragraphs: list[str] = []
+    joining = False
+    for line in lines:
+        if joining:
+            paragraphs[-1] += line
+        else:
+            paragraphs.append(line)
+        joining = len(line) >= 0.9 * full
+    return "\n\n".join(paragraphs)
