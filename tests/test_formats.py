@@ -121,3 +121,40 @@ def test_strict_stops_before_writing(tmp_path, embedder):
     store = Store(settings.index_dir)
     assert store.manifest() is None and store.documents() == []
     store.close()
+
+
+def test_beir_jsonl_rows_become_sections(tmp_path):
+    path = tmp_path / "laws.jsonl"
+    path.write_text(
+        '{"_id": "a1", "title": "人民调解法第十七条", "text": "当事人可以向人民调解委员会申请调解。"}\n\n'
+        '{"_id": "a2", "title": "", "text": "人民调解员应当由公道正派的成年公民担任。"}\n',
+        encoding="utf-8",
+    )
+    doc = load(path, "laws.jsonl")
+    assert [s.heading_path for s in doc.sections] == [["人民调解法第十七条"], ["a2"]]
+    assert doc.text[doc.sections[1].start : doc.sections[1].end] == "人民调解员应当由公道正派的成年公民担任。"
+    path.write_text('{"_id": "x"}\n', encoding="utf-8")
+    with pytest.raises(IngestError, match="laws.jsonl:1"):
+        load(path, "laws.jsonl")
+
+
+def test_utf16_without_bom_and_gbk_are_detected(tmp_path):
+    text = "五常市政协发挥协商优势，助力五常大米品牌价值提升。委员深入米企调研。\n" * 5
+    for name, data in (("le.txt", text.encode("utf-16-le")), ("gbk.txt", text.encode("gbk"))):
+        (tmp_path / name).write_bytes(data)
+        assert load(tmp_path / name, name).text.strip() == text.strip()
+
+
+def test_unit_from_first_lines_or_folder(tmp_path):
+    folder = tmp_path / "五常市政协"
+    folder.mkdir()
+    (folder / "总结.txt").write_text("2023年工作总结\n\n今年围绕大米品牌开展协商。\n", encoding="utf-8")
+    doc = load(folder / "总结.txt", "五常市政协/总结.txt")
+    assert (doc.metadata.unit, doc.metadata.unit_type, doc.metadata.year) == ("五常市政协", "县市政协", 2023)
+    (tmp_path / "b.txt").write_text("民盟哈尔滨市委 关于智库建设的报告\n\n正文。\n", encoding="utf-8")
+    doc = load(tmp_path / "b.txt", "b.txt")
+    assert (doc.metadata.unit, doc.metadata.unit_type) == ("民盟哈尔滨市委", "民主党派")
+    (tmp_path / "c.md").write_text("---\nunit: 道里区政协\nyear: 2021\ndoc_type: 提案\n---\n# 标题\n\n正文。\n", encoding="utf-8")
+    doc = load(tmp_path / "c.md", "c.md")
+    assert (doc.metadata.unit, doc.metadata.unit_type, doc.metadata.year, doc.metadata.doc_type) == (
+        "道里区政协", "区政协", 2021, "提案")

@@ -59,6 +59,8 @@ def document_metadata(front_matter: dict, title_from_text: str, text: str, path:
     doc_type = str(front_matter.get("doc_type") or _doc_type(title, path))
     if not unit and doc_type == "法律法规":
         unit = _issuer(text)
+    if not unit:
+        unit = _unit_from_text_or_folder(title, text, path)
     year = front_matter.get("year")
     if year in (None, ""):
         year = _year(title, path, text)
@@ -83,6 +85,21 @@ def _doc_type(title: str, path: Path) -> str:
     if re.search(r"(意见|通知|方案|规划|决议)$", name):
         return "政策文件"
     return "其他"
+
+
+def _unit_from_text_or_folder(title: str, text: str, path: Path) -> str:
+    """A unit named at the start of the title or of one of the first short lines (a signature
+    such as "五常市政协办公室"), else by the folder the file was filed in."""
+    lines = [title] + [line.strip("# ").strip() for line in text.splitlines()[:8] if 0 < len(line.strip()) <= 40]
+    for line in lines:
+        unit = unit_from_heading(line)
+        if unit:
+            return unit
+    for folder in list(path.parents)[:2]:
+        unit = unit_from_heading(folder.name)
+        if unit:
+            return unit
+    return ""
 
 
 def _issuer(text: str) -> str:

@@ -6,6 +6,7 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from kb.ingest.beir import load_jsonl
 from kb.ingest.errors import IngestError
 from kb.ingest.pdf import load_pdf
 from kb.ingest.text import load_text
@@ -21,6 +22,7 @@ LOADERS = {
     ".pdf": load_pdf,
     ".html": load_html,
     ".htm": load_html,
+    ".jsonl": load_jsonl,
 }
 # A README describes its folder; it is not a document of the knowledge base.
 SKIPPED_NAMES = {"readme.md", "readme.txt"}

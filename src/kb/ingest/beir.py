@@ -1,0 +1,44 @@
+"""A .jsonl file in BEIR corpus form ({"_id", "title", "text"} per line): one document whose
+sections are its rows, each headed by its title (or id), so every hit names its row."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from kb.ingest.errors import IngestError
+from kb.ingest.text import decode
+from kb.records import Document, DocumentMetadata, Section
+
+
+def load_jsonl(path: Path, doc_id: str) -> Document:
+    raw = path.read_bytes()
+    parts: list[str] = []
+    sections: list[Section] = []
+    offset = 0
+    for number, line in enumerate(decode(raw, path).splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise IngestError(f"{path}:{number}: not JSON ({exc.msg})") from None
+        if not isinstance(row, dict) or not str(row.get("text") or "").strip():
+            raise IngestError(f"{path}:{number}: a row needs a non-empty 'text' (BEIR corpus form)")
+        heading = str(row.get("title") or row.get("_id") or f"#{number}").strip()
+        body = str(row["text"]).strip()
+        block = f"{heading}\n{body}"
+        sections.append(Section(heading_path=[heading], start=offset + len(heading) + 1, end=offset + len(block)))
+        parts.append(block)
+        offset += len(block) + 2
+    if not parts:
+        raise IngestError(f"{path}: no rows")
+    return Document(
+        doc_id=doc_id,
+        source=str(path),
+        text="\n\n".join(parts),
+        metadata=DocumentMetadata(title=path.stem),
+        sections=sections,
+        content_hash=hashlib.sha256(raw).hexdigest(),
+    )
