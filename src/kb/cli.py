@@ -103,6 +103,8 @@ def _settings(ctx: click.Context, **overrides) -> Settings:
 def main(index_dir, config, verbose):
     """Search Chinese documents by meaning and by words, offline."""
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(message)s")
+    # pypdf logs what it repairs in damaged files; kb reports those files itself, once each.
+    logging.getLogger("pypdf").setLevel(logging.INFO if verbose else logging.ERROR)
 
 
 @main.command()

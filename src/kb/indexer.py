@@ -213,7 +213,7 @@ def _run(store, settings, embedder, candidates, scopes, rebuild, progress, stric
             if strict:
                 raise IngestError(f"{message} (--strict: nothing was indexed)") from None
             report.failed.append(FileFailure(path=candidate.source, reason=message))
-            log.warning("%s", message)
+            log.info("%s", message)
             # A file that cannot be read now keeps its last indexed version rather than vanishing.
             continue
         if candidate.doc_id in stored:
