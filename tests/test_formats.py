@@ -158,3 +158,21 @@ def test_unit_from_first_lines_or_folder(tmp_path):
     doc = load(tmp_path / "c.md", "c.md")
     assert (doc.metadata.unit, doc.metadata.unit_type, doc.metadata.year, doc.metadata.doc_type) == (
         "道里区政协", "区政协", 2021, "提案")
+
+
+def test_every_format_is_found_by_search(tmp_path, embedder):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    names = sorted(p.name for p in FORMATS.glob("seed*"))
+    for name in names:
+        shutil.copy(FORMATS / name, corpus / name)
+    settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index")
+    report = index_paths(settings, embedder=embedder)
+    assert report.added == len(names) and not report.failed
+    searcher = Searcher(settings, embedder)
+    for name in names:
+        hits = searcher.search("律师委员扫码提供免费公益法律咨询", k=1, filters={"doc": [name]}).hits
+        assert hits and "律师" in hits[0].text, name
+    pdf_hit = searcher.search("书香政协 冰城书苑", k=1, filters={"doc": ["seed.pdf"]}).hits[0]
+    assert pdf_hit.page is not None and pdf_hit.page >= 4
+    searcher.close()

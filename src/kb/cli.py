@@ -169,7 +169,8 @@ def search(ctx, query, mode, top_k, filters, as_json):
         )
         where = " › ".join(hit.heading_path) or hit.document
         click.echo(click.style(f"{rank:>2}. {where}", bold=True) + f"  [{hit.unit or hit.document}]")
-        click.echo(f"    chunk {hit.chunk_id} · score {hit.score:.4f} · {ranks}")
+        page = f" · page {hit.page}" if hit.page else ""
+        click.echo(f"    chunk {hit.chunk_id}{page} · score {hit.score:.4f} · {ranks}")
         click.echo("    " + _highlight(_snippet(hit.text, hit.matched_terms), hit.matched_terms))
     click.echo(f"{len(response.hits)} hits in {response.seconds * 1000:.0f} ms ({response.mode})")
 

@@ -101,6 +101,8 @@ def _why(hit: Hit) -> str:
 def _render_hit(searcher: Searcher, lock: threading.Lock, hit: Hit, rank: int) -> None:
     with st.container(border=True):
         where = " › ".join(hit.heading_path[1:] if len(hit.heading_path) > 1 else hit.heading_path)
+        if hit.page:
+            where += f"（第 {hit.page} 页）"
         st.markdown(f"**{rank}. {html.escape(hit.unit or '—')}** · {html.escape(where)}")
         st.markdown(f"<div class='kb-hit'>{_highlighted(hit.text, hit.matched_terms)}</div>", unsafe_allow_html=True)
         st.caption(_why(hit))
