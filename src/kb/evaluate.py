@@ -18,6 +18,8 @@ from pydantic import BaseModel
 from kb.config import Settings
 from kb.embedding import Embedder
 from kb.indexer import Candidate, IndexReport, Progress, index_candidates
+from kb.ingest import IngestError
+from kb.ingest.beir import json_rows
 from kb.records import Document, DocumentMetadata, Section
 from kb.search import MODES, Searcher
 
@@ -111,16 +113,10 @@ def _jsonl(path: Path):
     except OSError as exc:
         raise EvalError(f"{path}: {exc.strerror or exc}") from None
     with handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise EvalError(f"{path}:{number}: not JSON ({exc.msg})") from None
-            if not isinstance(record, dict):
-                raise EvalError(f"{path}:{number}: expected a JSON object")
-            yield number, record
+        try:
+            yield from json_rows(handle, path)
+        except IngestError as exc:
+            raise EvalError(str(exc)) from None
 
 
 def ndcg_at(ranked: list[str], relevant: set[str], k: int) -> float:

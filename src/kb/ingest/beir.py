@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from kb.ingest.errors import IngestError
@@ -12,19 +13,28 @@ from kb.ingest.text import decode
 from kb.records import Document, DocumentMetadata, Section
 
 
-def load_jsonl(path: Path, doc_id: str) -> Document:
-    raw = path.read_bytes()
-    parts: list[str] = []
-    sections: list[Section] = []
-    offset = 0
-    for number, line in enumerate(decode(raw, path).splitlines(), start=1):
+def json_rows(lines: Iterable[str], path: Path) -> Iterator[tuple[int, dict]]:
+    """(line number, object) for each non-blank line; a line that is not a JSON object is an
+    error naming the file and line."""
+    for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
             row = json.loads(line)
         except json.JSONDecodeError as exc:
             raise IngestError(f"{path}:{number}: not JSON ({exc.msg})") from None
-        if not isinstance(row, dict) or not str(row.get("text") or "").strip():
+        if not isinstance(row, dict):
+            raise IngestError(f"{path}:{number}: expected a JSON object")
+        yield number, row
+
+
+def load_jsonl(path: Path, doc_id: str) -> Document:
+    raw = path.read_bytes()
+    parts: list[str] = []
+    sections: list[Section] = []
+    offset = 0
+    for number, row in json_rows(decode(raw, path).splitlines(), path):
+        if not str(row.get("text") or "").strip():
             raise IngestError(f"{path}:{number}: a row needs a non-empty 'text' (BEIR corpus form)")
         heading = str(row.get("title") or row.get("_id") or f"#{number}").strip()
         body = str(row["text"]).strip()
