@@ -111,7 +111,7 @@ def test_eval_on_a_small_beir_set(tmp_path):
     qrels = [line.rstrip("\n").split("\t") for line in open(STARD / "qrels" / "dev.tsv", encoding="utf-8")][1:]
     wanted = {q["_id"] for q in queries}
     relevant = {doc for qid, doc, _ in qrels if qid in wanted}
-    kept = [r for r in rows if r["_id"] in relevant] + rows[:40]
+    kept = [r for r in rows if r["_id"] in relevant] + [r for r in rows[:40] if r["_id"] not in relevant]
     folder = tmp_path / "beir"
     (folder / "qrels").mkdir(parents=True)
     (folder / "corpus.jsonl").write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in kept), encoding="utf-8")

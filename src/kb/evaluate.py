@@ -191,7 +191,9 @@ def evaluate(
     embedder = embedder or Embedder(settings)
     index_dir = eval_index_dir(settings, corpus, embedder.identity.key())
     eval_settings = settings.model_copy(update={"index_dir": index_dir})
-    report = index_candidates(eval_settings, _candidates(rows), [""], embedder=embedder, progress=progress)
+    report = index_candidates(
+        eval_settings, _candidates(rows), [""], embedder=embedder, progress=progress, unique_content=False
+    )
 
     searcher = Searcher(eval_settings, embedder)
     if set(modes) & {"semantic", "hybrid"}:

@@ -123,15 +123,18 @@ def index_candidates(
     progress: Progress | None = None,
     wait: bool = False,
     strict: bool = False,
+    unique_content: bool = True,
 ) -> IndexReport:
-    """``strict``: the first file that cannot be indexed stops the run before anything is written."""
+    """``strict``: the first file that cannot be indexed stops the run before anything is written.
+    ``unique_content``: a file whose content is indexed under another name is refused (a judged
+    test collection turns this off: there, equal texts under two ids are two documents)."""
     started = time.monotonic()
     settings.index_dir.mkdir(parents=True, exist_ok=True)
     with _writer_lock(settings.index_dir, wait):
         embedder = embedder or Embedder(settings)
         store = Store(settings.index_dir)
         try:
-            report = _run(store, settings, embedder, candidates, scopes, rebuild, progress, strict)
+            report = _run(store, settings, embedder, candidates, scopes, rebuild, progress, strict, unique_content)
         finally:
             store.close()
         report.seconds = time.monotonic() - started
@@ -178,7 +181,7 @@ def check_compatible(manifest: IndexManifest | None, identity: ModelIdentity, ch
         )
 
 
-def _run(store, settings, embedder, candidates, scopes, rebuild, progress, strict=False) -> IndexReport:
+def _run(store, settings, embedder, candidates, scopes, rebuild, progress, strict, unique_content) -> IndexReport:
     report = IndexReport()
     manifest = store.manifest()
     if not rebuild:
@@ -201,7 +204,10 @@ def _run(store, settings, embedder, candidates, scopes, rebuild, progress, stric
         if not rebuild and stored.get(candidate.doc_id) == candidate.content_hash:
             report.unchanged += 1
             continue
-        owner = owner_of.setdefault(candidate.content_hash, candidate.doc_id) if candidate.content_hash else None
+        owner = (
+            owner_of.setdefault(candidate.content_hash, candidate.doc_id)
+            if unique_content and candidate.content_hash else None
+        )
         try:
             if owner and owner != candidate.doc_id:
                 raise IngestError(f"{candidate.source}: same content as {owner}; not indexed twice")
