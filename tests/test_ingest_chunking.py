@@ -136,3 +136,15 @@ def _document(text: str):
         doc_id="t", source="t", text=text, metadata=DocumentMetadata(),
         sections=sections_from_text(text), content_hash="x",
     )
+
+
+def test_each_practice_gets_its_unit_type(seed):
+    from kb.metadata import unit_type_of
+
+    types = {unit: unit_type_of(unit) for unit in SEED_UNITS}
+    assert sorted(u for u, t in types.items() if t == "县市政协") == sorted(
+        ["五常市政协", "巴彦县政协", "宾县政协", "通河县政协", "延寿县政协", "尚志市政协"])
+    assert sorted(u for u, t in types.items() if t == "区政协") == sorted(
+        ["双城区政协", "松北区政协", "道里区政协", "阿城区政协", "香坊区政协", "南岗区政协", "道外区政协"])
+    assert sum(t == "市政协专门委员会" for t in types.values()) == 6
+    assert [u for u, t in types.items() if t == "民主党派"] == ["民盟哈尔滨市委"]
