@@ -12,8 +12,6 @@ from pathlib import Path
 from kb.records import DocumentMetadata
 
 DEMOCRATIC_PARTIES = ("民革", "民盟", "民建", "民进", "农工党", "致公党", "九三学社", "台盟")
-UNIT_TYPES = ("市政协", "县市政协", "区政协", "市政协专门委员会", "民主党派", "其他")
-DOC_TYPES = ("综述", "政策文件", "法律法规", "提案", "其他")
 
 # A unit name heads a practice title: "五常市政协 发挥协商优势 …", "民盟哈尔滨市委 完善 …".
 _UNIT_AT_START = re.compile(

@@ -208,6 +208,8 @@ def _manage_view(settings: Settings, settings_json: str, searcher: Searcher, loc
         f"最近索引 {stats['last_indexed']} · 索引目录 {settings.index_dir}"
     )
     report = last_run(settings.index_dir)
+    if report:
+        st.caption(f"上次索引运行 {report.finished_at}：{report.summary()}")
     if report and report.failed:
         st.warning("上次索引有文件未能导入：")
         for failure in report.failed:
