@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from kb.config import Settings
 
+
 def _user_errors() -> tuple[type[Exception], ...]:
     """Errors that are the user's to fix (bad input, missing index, busy index), imported late
     so `kb --help` stays fast."""

@@ -10,8 +10,6 @@ bad files each loader must report.
 
 from __future__ import annotations
 
-import io
-import zipfile
 from pathlib import Path
 
 HERE = Path(__file__).parent
