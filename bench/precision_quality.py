@@ -28,7 +28,7 @@ def write_subset(folder: Path, distractors: int, queries: int) -> None:
     questions = list(read_queries(STARD / "queries.jsonl").items())[:queries]
     qrels = read_qrels(STARD / "qrels")
     wanted = {doc for qid, _ in questions for doc in qrels.get(qid, ())}
-    rows = [json.loads(line) for line in open(STARD / "corpus.jsonl", encoding="utf-8")]
+    rows = [json.loads(line) for line in (STARD / "corpus.jsonl").read_text(encoding="utf-8").splitlines()]
     others = [r for r in rows if r["_id"] not in wanted]
     kept = [r for r in rows if r["_id"] in wanted] + random.Random(13).sample(others, distractors)
     (folder / "qrels").mkdir(parents=True)

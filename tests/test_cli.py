@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import STARD
 
 KB = [sys.executable, "-m", "kb"]
@@ -21,7 +20,7 @@ def kb(*args: str, index_dir: Path | None = None, cwd: Path | None = None, check
     env["HF_HUB_OFFLINE"] = "1"
     if index_dir is not None:
         env["KB_INDEX_DIR"] = str(index_dir)
-    result = subprocess.run([*KB, *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=600)
+    result = subprocess.run([*KB, *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=600, check=False)
     if check and result.returncode != 0:
         raise AssertionError(f"kb {' '.join(args)} exited {result.returncode}:\n{result.stdout}\n{result.stderr}")
     return result
@@ -106,9 +105,9 @@ def test_model_info():
 
 
 def test_eval_on_a_small_beir_set(tmp_path):
-    rows = [json.loads(line) for line in open(STARD / "corpus.jsonl", encoding="utf-8")]
-    queries = [json.loads(line) for line in open(STARD / "queries.jsonl", encoding="utf-8")][:8]
-    qrels = [line.rstrip("\n").split("\t") for line in open(STARD / "qrels" / "dev.tsv", encoding="utf-8")][1:]
+    rows = [json.loads(line) for line in (STARD / "corpus.jsonl").read_text(encoding="utf-8").splitlines()]
+    queries = [json.loads(line) for line in (STARD / "queries.jsonl").read_text(encoding="utf-8").splitlines()][:8]
+    qrels = [line.split("\t") for line in (STARD / "qrels" / "dev.tsv").read_text(encoding="utf-8").splitlines()][1:]
     wanted = {q["_id"] for q in queries}
     relevant = {doc for qid, doc, _ in qrels if qid in wanted}
     kept = [r for r in rows if r["_id"] in relevant] + [r for r in rows[:40] if r["_id"] not in relevant]

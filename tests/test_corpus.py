@@ -39,7 +39,7 @@ def test_add_reports_duplicates_limits_and_types(tmp_path):
 
 def test_uploaded_file_becomes_searchable_and_can_be_removed(tmp_path, embedder):
     settings = Settings(corpus_dir=tmp_path / "corpus", index_dir=tmp_path / "index")
-    added, report = add_and_index(settings, [("通知.md", NOTICE)], embedder=embedder)
+    _, report = add_and_index(settings, [("通知.md", NOTICE)], embedder=embedder)
     assert report.added == 1
     searcher = Searcher(settings, embedder)
     assert searcher.search("委员工作站接待群众", k=1).hits[0].doc_id == "uploads/通知.md"

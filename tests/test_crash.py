@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import SEED
+
 from kb.config import Settings
 from kb.indexer import index_paths
 from kb.integrity import check_index
@@ -79,7 +79,7 @@ def _kill_and_recover(tmp_path: Path, clean_build, runs: int, seed: int) -> None
                 run, report.problems)
     _write_corpus(corpus, variant=1)
     finished = _kb_index(corpus, index_dir)
-    out, err = finished.communicate(timeout=600)
+    _, err = finished.communicate(timeout=600)
     assert finished.returncode == 0, err
     assert check_index(Settings(index_dir=index_dir)).ok
     rows, vectors = _snapshot(index_dir)
@@ -168,6 +168,6 @@ def test_a_model_change_is_refused(tmp_path, embedder):
     index_paths(Settings(corpus_dir=corpus, index_dir=tmp_path / "index"), embedder=embedder)
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "KB_INDEX_DIR": str(tmp_path / "index"),
            "KB_CORPUS_DIR": str(corpus), "KB_PRECISION": "int8"}
-    result = subprocess.run([sys.executable, "-m", "kb", "index"], env=env, capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "-m", "kb", "index"], env=env, capture_output=True, text=True, check=False)
     assert result.returncode == 2
     assert "model multilingual-e5-small" in result.stderr and "--rebuild" in result.stderr

@@ -5,10 +5,18 @@ from __future__ import annotations
 import math
 
 import pytest
-
 from conftest import STARD
+
 from kb.config import Settings
-from kb.evaluate import EvalError, mrr_at, ndcg_at, read_corpus, read_qrels, read_queries, recall_at
+from kb.evaluate import (
+    EvalError,
+    mrr_at,
+    ndcg_at,
+    read_corpus,
+    read_qrels,
+    read_queries,
+    recall_at,
+)
 
 
 def test_metrics_by_hand():

@@ -8,8 +8,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from conftest import SEED
+
 from kb.config import Settings
 from kb.indexer import index_paths
 from kb.ingest import IngestError, load

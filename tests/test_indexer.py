@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from kb.config import Settings
-from kb.indexer import IndexBusyError, IndexMismatchError, _writer_lock, index_paths
+from kb.indexer import IndexBusyError, IndexMismatchError, WriterLock, index_paths
 from kb.search import Searcher
 from kb.store import Store
 from kb.vectors import VectorIndex, vector_file
@@ -108,9 +108,8 @@ def test_missing_vector_file_is_rebuilt_from_sqlite(settings, embedder):
 
 def test_second_writer_is_told_the_index_is_busy(settings, embedder):
     settings.index_dir.mkdir(parents=True)
-    with _writer_lock(settings.index_dir, wait=False):
-        with pytest.raises(IndexBusyError, match="busy"):
-            index_paths(settings, embedder=embedder)
+    with WriterLock(settings.index_dir, wait=False), pytest.raises(IndexBusyError, match="busy"):
+        index_paths(settings, embedder=embedder)
 
 
 def test_a_crash_while_writing_leaves_the_last_generation(settings, corpus, embedder, monkeypatch):

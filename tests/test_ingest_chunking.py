@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-import pytest
+from itertools import pairwise
 
+import pytest
 from conftest import CORPUS, SEED
+
 from kb.chunking import chunk_document, context_line
 from kb.ingest import IngestError, discover, load
 from kb.structure import sections_from_text
@@ -49,7 +51,7 @@ def test_chunks_keep_exact_offsets_and_heading_paths(seed):
 def test_small_chunks_overlap_by_whole_sentences(seed):
     chunks = [c for c in chunk_document(seed, 120, 40) if c.unit == "五常市政协"]
     assert len(chunks) > 2
-    for before, after in zip(chunks, chunks[1:]):
+    for before, after in pairwise(chunks):
         # Overlap, or at most the blank line between paragraphs: no sentence is ever skipped.
         assert after.start <= before.end or not seed.text[before.end : after.start].strip()
         assert seed.text[after.start - 1] in "。！？；\n"

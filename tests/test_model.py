@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import SEED, STARD
+
 from kb import bundled_model
 
 

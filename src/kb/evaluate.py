@@ -109,14 +109,12 @@ def read_qrels(path: Path) -> dict[str, set[str]]:
 
 def _jsonl(path: Path):
     try:
-        handle = open(path, encoding="utf-8-sig")
+        with open(path, encoding="utf-8-sig") as handle:
+            yield from json_rows(handle, path)
     except OSError as exc:
         raise EvalError(f"{path}: {exc.strerror or exc}") from None
-    with handle:
-        try:
-            yield from json_rows(handle, path)
-        except IngestError as exc:
-            raise EvalError(str(exc)) from None
+    except IngestError as exc:
+        raise EvalError(str(exc)) from None
 
 
 def ndcg_at(ranked: list[str], relevant: set[str], k: int) -> float:

@@ -130,7 +130,7 @@ def index_candidates(
     test collection turns this off: there, equal texts under two ids are two documents)."""
     started = time.monotonic()
     settings.index_dir.mkdir(parents=True, exist_ok=True)
-    with _writer_lock(settings.index_dir, wait):
+    with WriterLock(settings.index_dir, wait):
         embedder = embedder or Embedder(settings)
         store = Store(settings.index_dir)
         try:
@@ -138,7 +138,7 @@ def index_candidates(
         finally:
             store.close()
         report.seconds = time.monotonic() - started
-        report.finished_at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        report.finished_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         _write_atomically(settings.index_dir / LAST_RUN_NAME, report.model_dump_json(indent=2))
     return report
 
@@ -194,10 +194,7 @@ def _run(store, settings, embedder, candidates, scopes, rebuild, progress, stric
 
     todo: list[Document] = []
     # Content already held under another name: the same text twice would only crowd results.
-    owner_of = {h: d for d, h in stored.items() if d in seen or d not in removed}
-    for candidate in candidates:
-        if candidate.content_hash and stored.get(candidate.doc_id) == candidate.content_hash:
-            owner_of.setdefault(candidate.content_hash, candidate.doc_id)
+    owner_of = {h: d for d, h in stored.items() if d not in removed}
     for index, candidate in enumerate(candidates):
         if progress:
             progress("reading", index + 1, len(candidates))
@@ -252,7 +249,7 @@ def _run(store, settings, embedder, candidates, scopes, rebuild, progress, stric
         chunking=settings.chunking_identity(),
         vector_index="",
         generation=generation,
-        built_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        built_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     )
 
     def write_vectors(tx_store: Store) -> None:
@@ -317,7 +314,7 @@ def _embed_missing(store, embedder, model_key, prepared, report, settings, progr
             progress("embedding", done, len(missing))
 
 
-class _writer_lock:
+class WriterLock:
     """One writer per index; a lock held by a dead process is released by the OS with it."""
 
     def __init__(self, index_dir: Path, wait: bool):

@@ -3,11 +3,13 @@ file are derived from it, so `--repair` rebuilds them from SQLite and never touc
 
 from __future__ import annotations
 
+import sqlite3
+
 import numpy as np
 from pydantic import BaseModel, Field
 
 from kb.config import Settings
-from kb.indexer import _writer_lock, embed_text_from_context
+from kb.indexer import WriterLock, embed_text_from_context
 from kb.store import Store
 from kb.tokenize import tokenize
 from kb.vectors import VectorIndex, factory_for, vector_file
@@ -59,7 +61,7 @@ def _check(store: Store, settings: Settings) -> CheckReport:
         report.problems.append(f"keyword index has {fts_rows} rows for {report.chunks} chunks ({unindexed} missing)")
     try:
         db.execute("INSERT INTO chunk_fts(chunk_fts) VALUES ('integrity-check')")
-    except Exception as exc:  # sqlite3.DatabaseError: FTS5 reports corruption this way
+    except sqlite3.DatabaseError as exc:  # FTS5 reports corruption this way
         report.problems.append(f"keyword index is corrupt: {exc}")
 
     key = manifest.model.key()
@@ -78,7 +80,7 @@ def _check(store: Store, settings: Settings) -> CheckReport:
         return report
     try:
         vectors = VectorIndex.load(path, manifest.vector_index)
-    except Exception as exc:  # faiss raises RuntimeError on a truncated or foreign file
+    except RuntimeError as exc:  # faiss, on a truncated or foreign file
         report.problems.append(f"{path.name} cannot be read: {exc}")
         return report
     ids, stored = store.chunk_vectors(key, manifest.model.dimension)
@@ -104,7 +106,7 @@ def _check(store: Store, settings: Settings) -> CheckReport:
 
 def repair_index(settings: Settings, wait: bool = False) -> CheckReport:
     """Rebuild the keyword index and the vector file from SQLite, under the writer lock."""
-    with _writer_lock(settings.index_dir, wait):
+    with WriterLock(settings.index_dir, wait):
         store = Store(settings.index_dir, create=False)
         try:
             before = _check(store, settings)

@@ -15,8 +15,8 @@ DEMOCRATIC_PARTIES = ("民革", "民盟", "民建", "民进", "农工党", "致�
 
 # A unit name heads a practice title: "五常市政协 发挥协商优势 …", "民盟哈尔滨市委 完善 …".
 _UNIT_AT_START = re.compile(
-    r"^((?:%s)\S*?(?:市委|省委|区委|县委|委员会|支部|总支)|\S{1,20}?政协\S{0,16}?委员会|\S{1,12}?政协)(?:[\s　]|$)"
-    % "|".join(DEMOCRATIC_PARTIES)
+    r"^((?:" + "|".join(DEMOCRATIC_PARTIES) + r")\S*?(?:市委|省委|区委|县委|委员会|支部|总支)"
+    r"|\S{1,20}?政协\S{0,16}?委员会|\S{1,12}?政协)(?:[\s　]|$)"
 )
 _LAW_TITLE = re.compile(r"(法|条例|规定|办法|细则|决定|解释|规则|纲要|宪法)$")
 _ISSUERS = (

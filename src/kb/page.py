@@ -20,7 +20,7 @@ from kb.indexer import IndexReport, index_paths, last_run
 from kb.ingest import LOADERS
 from kb.records import Hit, SearchResponse
 from kb.search import QueryError, Searcher, group_by_document, term_spans
-from kb.store import DB_NAME, Store
+from kb.store import StoreError
 
 MODES = {"混合": "hybrid", "语义": "semantic", "关键词": "keyword"}
 FACETS = {"unit": "发文单位", "unit_type": "单位类型", "year": "年份", "doc_type": "文件类型"}
@@ -48,16 +48,6 @@ def _progress_bar(label: str):
         bar.progress(min(done / total, 1.0) if total else 1.0, text=f"{STAGES.get(stage, stage)}：{done}/{total}")
 
     return bar, update
-
-
-def _index_exists(settings: Settings) -> bool:
-    if not (settings.index_dir / DB_NAME).exists():
-        return False
-    store = Store(settings.index_dir, create=False)
-    try:
-        return store.manifest() is not None
-    finally:
-        store.close()
 
 
 def _build_first_index(settings: Settings, settings_json: str) -> None:
@@ -193,9 +183,8 @@ def _search_view(settings: Settings, searcher: Searcher, lock: threading.Lock) -
 
 def _manage_view(settings: Settings, settings_json: str, searcher: Searcher, lock: threading.Lock) -> None:
     with lock:
-        searcher.refresh()
-        stats = searcher.store.stats()
-        documents = searcher.store.documents()
+        stats = searcher.stats()
+        documents = searcher.documents()
         manifest = searcher.manifest
     st.subheader("索引状态")
     cols = st.columns(4)
@@ -256,12 +245,14 @@ def main() -> None:
     st.caption("离线语义检索：查找各级政协的创新做法与相关法律法规，按意思和关键词同时检索。")
     settings = Settings.load()
     settings_json = settings.model_dump_json()
-    if not _index_exists(settings):
+    try:
+        searcher, lock = _searcher(settings_json)
+    except (StoreError, QueryError):  # no index yet, or one never committed
         if not Path(settings.corpus_dir).exists():
             st.error(f"没有索引，也找不到文档目录 {settings.corpus_dir}。请先运行 `kb index`。")
             return
         _build_first_index(settings, settings_json)
-    searcher, lock = _searcher(settings_json)
+        searcher, lock = _searcher(settings_json)
     search_tab, manage_tab = st.tabs(["检索", "管理"])
     with search_tab:
         _search_view(settings, searcher, lock)

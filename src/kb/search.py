@@ -93,7 +93,13 @@ class Searcher:
             self.__dict__["embedder"] = embedder
         self.generation = -1
         self.vectors: VectorIndex | None = None
-        self.refresh()
+        # Facets, stats and the document list change only with the generation: computed once each.
+        self._per_generation: dict[str, object] = {}
+        try:
+            self.refresh()
+        except BaseException:
+            self.store.close()
+            raise
 
     @cached_property
     def embedder(self) -> Embedder:
@@ -115,7 +121,14 @@ class Searcher:
             ids, vectors = self.store.chunk_vectors(manifest.model.key(), manifest.model.dimension)
             self.vectors = VectorIndex.build(ids, vectors, manifest.vector_index or None)
         self.generation = manifest.generation
+        self._per_generation = {}
         return True
+
+    def _memo(self, name: str, compute):
+        self.refresh()
+        if name not in self._per_generation:
+            self._per_generation[name] = compute()
+        return self._per_generation[name]
 
     def check_model(self) -> None:
         check_compatible(self.manifest, self.embedder.identity, self.manifest.chunking)
@@ -210,7 +223,13 @@ class Searcher:
         return self.store.section_text(chunk_id)
 
     def facets(self) -> dict[str, dict[str, int]]:
-        return self.store.facet_counts()
+        return self._memo("facets", self.store.facet_counts)
+
+    def stats(self) -> dict:
+        return self._memo("stats", self.store.stats)
+
+    def documents(self) -> list[dict]:
+        return self._memo("documents", self.store.documents)
 
     def neighbours(self, chunk_id: int, before: int = 1, after: int = 1) -> list[dict]:
         ids = self.store.neighbour_ids(chunk_id, before, after)

@@ -1,6 +1,6 @@
 """Writes the format fixtures in formats/ from the seed article (run once; the files are committed).
 
-    python tests/data/make_fixtures.py
+    pip install reportlab && python tests/data/make_fixtures.py   # python-docx and pypdf come with kb
 
 The seed's body (front matter removed, practice headings as plain lines) is saved as GBK, UTF-16
 and UTF-8-with-BOM text, as a .docx with heading styles, as a .pdf (reportlab, Adobe's

@@ -11,7 +11,7 @@ from kb.metadata import document_metadata
 from kb.records import Document
 from kb.structure import sections_from_text
 
-_TITLE = re.compile(r"^#[ \t]+(.+?)[ \t#]*$", re.M)
+_TITLE = re.compile(r"^#[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
 MAX_TITLE_CHARS = 60
 
 

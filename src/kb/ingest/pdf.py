@@ -30,7 +30,7 @@ def load_pdf(path: Path, doc_id: str) -> Document:
         raise
     except (PdfReadError, ValueError, KeyError, OSError) as exc:
         raise IngestError(f"{path}: not a readable PDF (truncated or damaged): {exc}") from None
-    except Exception as exc:  # pypdf raises many kinds on damaged files; none may stop a batch
+    except Exception as exc:  # noqa: BLE001 — pypdf raises many kinds on damaged files; none may stop a batch
         raise IngestError(f"{path}: not a readable PDF: {exc.__class__.__name__}: {exc}") from None
     texts = [_clean(page) for page in pages]
     if not any(t.strip() for t in texts):

@@ -15,7 +15,7 @@ from kb.records import Document
 SKIPPED = {"script", "style", "noscript", "template", "nav", "header", "footer", "aside", "form", "svg", "iframe"}
 BLOCKS = {"p", "div", "li", "tr", "br", "section", "article", "main", "blockquote", "pre", "table", "dd", "dt"}
 HEADINGS = {f"h{n}": n for n in range(1, 7)}
-_CHARSET = re.compile(rb"<meta[^>]+charset=[\"']?([\w-]+)", re.I)
+_CHARSET = re.compile(rb"<meta[^>]+charset=[\"']?([\w-]+)", re.IGNORECASE)
 
 
 class _MainText(HTMLParser):
@@ -70,7 +70,7 @@ def load_html(path: Path, doc_id: str) -> Document:
     try:
         parser.feed(html)
         parser.close()
-    except Exception as exc:  # the stdlib parser is lenient; anything it still raises names the file
+    except Exception as exc:  # noqa: BLE001 — the stdlib parser is lenient; anything it still raises names the file
         raise IngestError(f"{path}: HTML could not be parsed: {exc}") from None
     parser._flush()
     return build_document(path, doc_id, "\n\n".join(parser.lines), raw, title=parser.title.strip())

@@ -12,7 +12,7 @@ from kb.ingest.errors import IngestError
 from kb.records import Document
 
 OLE_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")
-_LEVEL = re.compile(r"(?:heading|标题)\s*(\d)", re.I)
+_LEVEL = re.compile(r"(?:heading|标题)\s*(\d)", re.IGNORECASE)
 
 
 def load_docx(path: Path, doc_id: str) -> Document:
@@ -27,7 +27,7 @@ def load_docx(path: Path, doc_id: str) -> Document:
         document = docx.Document(path)
     except (zipfile.BadZipFile, KeyError, ValueError) as exc:
         raise IngestError(f"{path}: not a readable .docx (truncated or not a Word file): {exc}") from None
-    except Exception as exc:  # python-docx raises its own PackageNotFoundError and lxml errors
+    except Exception as exc:  # noqa: BLE001 — python-docx raises its own PackageNotFoundError and lxml errors
         raise IngestError(f"{path}: not a readable .docx: {exc.__class__.__name__}: {exc}") from None
     lines = []
     for paragraph in document.paragraphs:
