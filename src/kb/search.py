@@ -147,7 +147,8 @@ class Searcher:
         mode = mode or self.settings.mode
         if mode not in MODES:
             raise QueryError(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
-        query = (query or "").strip()
+        # A NUL is never meant, and SQLite's length() stops at one.
+        query = (query or "").replace("\x00", "").strip()
         if not query:
             raise QueryError("the query is empty")
         k = k or self.settings.top_k
