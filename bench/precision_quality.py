@@ -12,34 +12,13 @@ README's table; the differences between precisions are what this measures.
 from __future__ import annotations
 
 import argparse
-import json
-import random
 import tempfile
 from pathlib import Path
 
+from _stard import write_subset
+
 from kb.config import Settings
-from kb.evaluate import evaluate, read_qrels, read_queries
-
-ROOT = Path(__file__).resolve().parents[1]
-STARD = ROOT.parent / "shared" / "data" / "stard" / "reconstructed"
-
-
-def write_subset(folder: Path, distractors: int, queries: int) -> None:
-    questions = list(read_queries(STARD / "queries.jsonl").items())[:queries]
-    qrels = read_qrels(STARD / "qrels")
-    wanted = {doc for qid, _ in questions for doc in qrels.get(qid, ())}
-    rows = [json.loads(line) for line in (STARD / "corpus.jsonl").read_text(encoding="utf-8").splitlines()]
-    others = [r for r in rows if r["_id"] not in wanted]
-    kept = [r for r in rows if r["_id"] in wanted] + random.Random(13).sample(others, distractors)
-    (folder / "qrels").mkdir(parents=True)
-    (folder / "corpus.jsonl").write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in kept), encoding="utf-8")
-    (folder / "queries.jsonl").write_text(
-        "\n".join(json.dumps({"_id": q, "text": t}, ensure_ascii=False) for q, t in questions), encoding="utf-8"
-    )
-    (folder / "qrels" / "dev.tsv").write_text(
-        "query-id\tcorpus-id\tscore\n" + "".join(f"{q}\t{d}\t1\n" for q, _ in questions for d in sorted(qrels[q])),
-        encoding="utf-8",
-    )
+from kb.evaluate import evaluate
 
 
 def main() -> None:

@@ -145,7 +145,7 @@ def _document(row: BeirRow, content_hash: str) -> Document:
     )
 
 
-def _candidates(rows: list[BeirRow]) -> list[Candidate]:
+def candidates_from_rows(rows: list[BeirRow]) -> list[Candidate]:
     candidates = []
     for row in rows:
         digest = hashlib.sha256(f"{row.title}\n{row.text}".encode()).hexdigest()
@@ -162,6 +162,65 @@ def eval_index_dir(settings: Settings, corpus_file: Path, identity_key: str) -> 
     return settings.index_dir / "eval" / f"{corpus_file.parent.name}-{digest.hexdigest()[:12]}"
 
 
+class EvalSet(BaseModel):
+    """A judged corpus, indexed: what every quality measurement (CLI or bench/) searches."""
+
+    corpus: str
+    documents: int
+    settings: Settings
+    questions: dict[str, str]
+    judged: dict[str, set[str]]
+    asked: list[str]
+    index: IndexReport | None
+
+
+def prepare(
+    settings: Settings,
+    corpus: Path,
+    queries: Path,
+    qrels: Path,
+    embedder: Embedder,
+    progress: Progress | None = None,
+    limit: int | None = None,
+) -> EvalSet:
+    rows = read_corpus(corpus)
+    questions = read_queries(queries)
+    judged = read_qrels(qrels)
+    ids = {row.doc_id for row in rows}
+    asked = [qid for qid in questions if judged.get(qid, set()) & ids]
+    if not asked:
+        raise EvalError(f"{qrels}: no query in {queries} has a relevant document in {corpus}")
+    if limit:
+        asked = asked[:limit]
+    index_dir = eval_index_dir(settings, corpus, embedder.identity.key())
+    eval_settings = settings.model_copy(update={"index_dir": index_dir})
+    report = index_candidates(
+        eval_settings, candidates_from_rows(rows), [""], embedder=embedder, progress=progress, unique_content=False
+    )
+    return EvalSet(corpus=str(corpus), documents=len(rows), settings=eval_settings, questions=questions,
+                   judged=judged, asked=asked, index=report)
+
+
+def score(mode: str, ranked: dict[str, list[str]], judged: dict[str, set[str]], seconds: float = 0.0) -> ModeScores:
+    """Mean metrics over the queries in ``ranked`` (query id → document ids, best first)."""
+    totals = {"ndcg": 0.0, "mrr": 0.0, "r10": 0.0, "r100": 0.0}
+    for qid, docs in ranked.items():
+        relevant = judged[qid]
+        totals["ndcg"] += ndcg_at(docs, relevant, 10)
+        totals["mrr"] += mrr_at(docs, relevant, 10)
+        totals["r10"] += recall_at(docs, relevant, 10)
+        totals["r100"] += recall_at(docs, relevant, 100)
+    n = max(len(ranked), 1)
+    return ModeScores(mode=mode, ndcg_at_10=totals["ndcg"] / n, mrr_at_10=totals["mrr"] / n,
+                      recall_at_10=totals["r10"] / n, recall_at_100=totals["r100"] / n, queries=len(ranked),
+                      seconds_per_query=seconds / n)
+
+
+def documents_of(response) -> list[str]:
+    """Documents in the order of their best chunk, because relevance is judged per document."""
+    return list(dict.fromkeys(hit.doc_id for hit in response.hits))
+
+
 def evaluate(
     settings: Settings,
     corpus: Path,
@@ -176,63 +235,31 @@ def evaluate(
     for mode in modes:
         if mode not in MODES:
             raise EvalError(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
-    rows = read_corpus(corpus)
-    questions = read_queries(queries)
-    judged = read_qrels(qrels)
-    ids = {row.doc_id for row in rows}
-    asked = [qid for qid in questions if judged.get(qid, set()) & ids]
-    if not asked:
-        raise EvalError(f"{qrels}: no query in {queries} has a relevant document in {corpus}")
-    if limit:
-        asked = asked[:limit]
-
     embedder = embedder or Embedder(settings)
-    index_dir = eval_index_dir(settings, corpus, embedder.identity.key())
-    eval_settings = settings.model_copy(update={"index_dir": index_dir})
-    report = index_candidates(
-        eval_settings, _candidates(rows), [""], embedder=embedder, progress=progress, unique_content=False
-    )
-
-    searcher = Searcher(eval_settings, embedder)
+    judged_set = prepare(settings, corpus, queries, qrels, embedder, progress, limit)
+    searcher = Searcher(judged_set.settings, embedder)
     if set(modes) & {"semantic", "hybrid"}:
         embedder.embed_query("预热")  # the model loads here, not inside the first timed query
-    depth = max(CUTOFFS)
     scores = []
     try:
         for mode in modes:
-            totals = {"ndcg": 0.0, "mrr": 0.0, "r10": 0.0, "r100": 0.0}
+            ranked: dict[str, list[str]] = {}
             seconds = 0.0
-            for number, qid in enumerate(asked, start=1):
-                response = searcher.search(questions[qid], mode=mode, k=depth)
+            for number, qid in enumerate(judged_set.asked, start=1):
+                response = searcher.search(judged_set.questions[qid], mode=mode, k=max(CUTOFFS))
                 seconds += response.seconds
-                ranked = list(dict.fromkeys(hit.doc_id for hit in response.hits))
-                relevant = judged[qid]
-                totals["ndcg"] += ndcg_at(ranked, relevant, 10)
-                totals["mrr"] += mrr_at(ranked, relevant, 10)
-                totals["r10"] += recall_at(ranked, relevant, 10)
-                totals["r100"] += recall_at(ranked, relevant, 100)
+                ranked[qid] = documents_of(response)
                 if progress:
-                    progress(f"searching ({mode})", number, len(asked))
-            n = len(asked)
-            scores.append(
-                ModeScores(
-                    mode=mode,
-                    ndcg_at_10=totals["ndcg"] / n,
-                    mrr_at_10=totals["mrr"] / n,
-                    recall_at_10=totals["r10"] / n,
-                    recall_at_100=totals["r100"] / n,
-                    queries=n,
-                    seconds_per_query=seconds / n,
-                )
-            )
+                    progress(f"searching ({mode})", number, len(judged_set.asked))
+            scores.append(score(mode, ranked, judged_set.judged, seconds))
     finally:
         searcher.close()
     return EvalReport(
         corpus=str(corpus),
-        documents=len(rows),
-        queries=len(asked),
-        index_dir=str(index_dir),
-        index=report,
+        documents=judged_set.documents,
+        queries=len(judged_set.asked),
+        index_dir=str(judged_set.settings.index_dir),
+        index=judged_set.index,
         scores=scores,
     )
 

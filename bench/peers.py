@@ -1,0 +1,93 @@
+"""kb beside the ways peers search, on the same STARD dev corpus and queries, in one run:
+
+- a Langchain-Chatchat-style keyword path: rank_bm25's BM25Okapi over jieba.lcut_for_search tokens,
+  rebuilt from the texts on every query, as its ensemble retriever does (its tracker's complaint
+  about slow keyword search). Its ranking equals one BM25Okapi built once, so quality comes from
+  that over every query and latency from --rebuild-queries full rebuilds;
+- bm25s over kb's tokens (the dataset's published reference);
+- kb keyword, semantic and hybrid through the real Searcher.
+
+    python bench/peers.py            # full corpus (the cached eval index), 308 dev queries
+    python bench/peers.py --smoke    # 100 distractors, 10 queries (CI)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import _stard
+import jieba
+from quality import kb_modes
+from rank_bm25 import BM25Okapi
+
+from kb.config import Settings
+from kb.embedding import Embedder
+from kb.evaluate import CUTOFFS, ModeScores, score
+
+
+def chatchat_tokens(text: str) -> list[str]:
+    return [token for token in jieba.lcut_for_search(text) if token.strip()]
+
+
+def chatchat_style(folder: Path, judged_set, rebuild_queries: int) -> ModeScores:
+    corpus = _stard.rows(folder)
+    ids = [row["_id"] for row in corpus]
+    texts = [f"{row.get('title', '')}\n{row['text']}" for row in corpus]
+    depth = min(max(CUTOFFS), len(ids))
+
+    def top(bm25: BM25Okapi, question: str) -> list[str]:
+        scores = bm25.get_scores(chatchat_tokens(question))
+        return [ids[i] for i in scores.argsort()[::-1][:depth]]
+
+    seconds = 0.0
+    timed = judged_set.asked[:rebuild_queries]
+    for qid in timed:
+        started = time.perf_counter()
+        top(BM25Okapi([chatchat_tokens(text) for text in texts]), judged_set.questions[qid])
+        seconds += time.perf_counter() - started
+    built_once = BM25Okapi([chatchat_tokens(text) for text in texts])
+    ranked = {qid: top(built_once, judged_set.questions[qid]) for qid in judged_set.asked}
+    result = score("chatchat-style BM25", ranked, judged_set.judged)
+    return result.model_copy(update={"seconds_per_query": seconds / max(len(timed), 1)})
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rebuild-queries", type=int, default=3, help="queries timed with a full BM25 rebuild")
+    parser.add_argument("--json", type=Path)
+    parser.add_argument("--smoke", action="store_true")
+    args = parser.parse_args()
+    settings = Settings()
+    work = tempfile.TemporaryDirectory()
+    folder = _stard.STARD
+    if args.smoke:
+        folder = _stard.write_subset(Path(work.name) / "stard-smoke", 100, 10)
+        settings = Settings(index_dir=Path(work.name) / "index")
+        args.rebuild_queries = 1
+    embedder = Embedder(settings)
+    judged_set, kb_rows, _, _ = kb_modes(settings, embedder, folder)
+    rows = [chatchat_style(folder, judged_set, args.rebuild_queries), _stard.bm25s_reference(folder, judged_set),
+            *kb_rows]
+    work.cleanup()
+
+    hybrid = next(row for row in rows if row.mode == "hybrid")
+    print(f"STARD dev: {judged_set.documents} documents, {len(judged_set.asked)} queries; "
+          f"ratios are to kb hybrid")
+    print(f"{'system':<22} {'nDCG@10':>8} {'R@100':>8} {'ms/query':>10} {'nDCG ×':>7} {'time ×':>8}")
+    for row in rows:
+        name = row.mode if row.mode.startswith(("chatchat", "bm25s")) else f"kb {row.mode}"
+        print(f"{name:<22} {row.ndcg_at_10:>8.4f} {row.recall_at_100:>8.4f} {row.seconds_per_query * 1000:>10.1f}"
+              f" {row.ndcg_at_10 / hybrid.ndcg_at_10:>7.2f} {row.seconds_per_query / hybrid.seconds_per_query:>8.2f}")
+    print(f"chatchat-style time: mean of {min(args.rebuild_queries, len(judged_set.asked))} queries, "
+          "each rebuilding BM25 from the texts")
+    if args.json:
+        args.json.write_text(json.dumps({"documents": judged_set.documents, "queries": len(judged_set.asked),
+                                         "rows": [row.model_dump() for row in rows]}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
