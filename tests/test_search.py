@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from kb.search import QueryError, fts_query, parse_filters, rrf
 from kb.store import Store
 from kb.tokenize import tokenize
-from kb.vectors import VectorIndex
+from kb.vectors import IVF_FROM, VectorIndex, factory_for
 
 QUERIES = Path(__file__).parent / "data" / "seed_queries.tsv"
 
@@ -142,6 +142,28 @@ def test_faiss_top_k_matches_numpy():
     mask = np.isin(ids, allowed)
     expected = ids[mask][np.argsort(-(vectors[mask] @ query))[:5]]
     assert [i for i, _ in index.search(query, 5, allowed)] == expected.tolist()
+
+
+def test_large_corpus_index_is_inverted_file_with_exact_filters(tmp_path):
+    assert factory_for(IVF_FROM - 1) == "IDMap2,Flat"
+    assert factory_for(1_000_000) == "IDMap2,IVF4000,Flat"
+    rng = np.random.default_rng(3)
+    centres = rng.normal(size=(40, 64)).astype(np.float32)
+    vectors = centres[rng.integers(0, 40, 8000)] + rng.normal(scale=0.5, size=(8000, 64)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    ids = np.arange(5000, 13000, dtype=np.int64)
+    VectorIndex.build(ids, vectors, "IDMap2,IVF256,Flat").save(tmp_path / "v.faiss")
+    index = VectorIndex.load(tmp_path / "v.faiss", "IDMap2,IVF256,Flat")
+    queries = vectors[:40] + rng.normal(scale=0.05, size=(40, 64)).astype(np.float32)
+    recall = np.mean([
+        len({i for i, _ in index.search(q, 10)} & set(ids[np.argsort(-(vectors @ q))[:10]].tolist())) / 10
+        for q in queries
+    ])
+    assert recall >= 0.95
+    for allowed in (ids[::53], ids[::2], np.array([ids[7], 99], dtype=np.int64)):
+        mask = np.isin(ids, allowed)
+        expected = ids[mask][np.argsort(-(vectors[mask] @ queries[0]), kind="stable")[:5]].tolist()
+        assert [i for i, _ in index.search(queries[0], 5, allowed)] == expected
 
 
 def test_faiss_index_survives_save_and_load(tmp_path):

@@ -1,12 +1,16 @@
 """FAISS over chunk vectors, keyed by chunk id: a derived cache of what SQLite holds.
 
-Small corpora get an exact index; past ``HNSW_FROM`` vectors an HNSW graph keeps queries fast.
+Small corpora get an exact index. From ``IVF_FROM`` vectors an inverted-file index (4·√n lists,
+``IVF_NPROBE`` probed) keeps queries fast: in bench/scale.py at 1M vectors it kept recall@10 ≥ 0.98
+at ~50× exact speed and 1.01× the raw memory even on the hardest synthetic clusters, where HNSW32
+fell to 0.30, and it builds in less than half HNSW's time (the index is rebuilt per generation).
 Files are written under a temporary name, fsynced and renamed, and carry the generation they
 reflect in their name, so a reader never sees a half-written index.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from pathlib import Path
@@ -14,15 +18,19 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-HNSW_FROM = 200_000
-HNSW_M = 32
+IVF_FROM = 200_000
+IVF_NPROBE = 64
+IVF_TRAINING_PER_LIST = 50
+# A filter that keeps this many vectors or fewer is searched exactly over just those vectors:
+# probing a few lists could miss them all.
+EXACT_SUBSET_MAX = 20_000
+# Indexes built by earlier versions of kb past 200k vectors; still read and searched.
 HNSW_EF_SEARCH = 128
-HNSW_EF_CONSTRUCTION = 80
 _FILE = re.compile(r"^vectors-(\d+)\.faiss$")
 
 
 def factory_for(count: int) -> str:
-    return f"IDMap2,HNSW{HNSW_M},Flat" if count >= HNSW_FROM else "IDMap2,Flat"
+    return f"IDMap2,IVF{max(1, int(4 * math.sqrt(count)))},Flat" if count >= IVF_FROM else "IDMap2,Flat"
 
 
 class VectorIndex:
@@ -35,12 +43,18 @@ class VectorIndex:
         dimension = vectors.shape[1] if vectors.ndim == 2 and vectors.shape[1] else 1
         factory = factory or factory_for(len(ids))
         index = faiss.index_factory(dimension, factory, faiss.METRIC_INNER_PRODUCT)
-        if "HNSW" in factory:
-            hnsw = faiss.downcast_index(index.index)
-            hnsw.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
-            hnsw.hnsw.efSearch = HNSW_EF_SEARCH
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        if "IVF" in factory:
+            ivf = faiss.extract_index_ivf(index)
+            ivf.cp.min_points_per_centroid = 1  # small test indexes train on few points per list
+            sample = min(len(vectors), IVF_TRAINING_PER_LIST * ivf.nlist)
+            rows = np.random.default_rng(0).choice(len(vectors), sample, replace=False)
+            index.train(vectors[np.sort(rows)])
+            ivf.nprobe = IVF_NPROBE
         if len(ids):
-            index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), np.asarray(ids, dtype=np.int64))
+            index.add_with_ids(vectors, np.asarray(ids, dtype=np.int64))
+        if "IVF" in factory:
+            faiss.extract_index_ivf(index).make_direct_map()  # reconstruct() for filtered searches
         return cls(index, factory)
 
     @property
@@ -62,16 +76,40 @@ class VectorIndex:
         if allowed is not None:
             if len(allowed) == 0:
                 return []
-            selector = faiss.IDSelectorBatch(np.asarray(allowed, dtype=np.int64))
-            params = (
-                faiss.SearchParametersHNSW(sel=selector, efSearch=max(HNSW_EF_SEARCH, k))
-                if "HNSW" in self.factory
-                else faiss.SearchParameters(sel=selector)
-            )
+            allowed = np.asarray(allowed, dtype=np.int64)
+            if self.factory != "IDMap2,Flat" and len(allowed) <= EXACT_SUBSET_MAX:
+                return self._exact_among(query[0], k, allowed)
+            selector = faiss.IDSelectorBatch(allowed)
+            if "IVF" in self.factory:
+                # A filter keeping a fraction f of the vectors finds f as many per list: probe 1/f more.
+                nlist = faiss.extract_index_ivf(self.index).nlist
+                nprobe = min(nlist, math.ceil(IVF_NPROBE * self.count / len(allowed)))
+                params = faiss.SearchParametersIVF(sel=selector, nprobe=nprobe)
+            elif "HNSW" in self.factory:
+                params = faiss.SearchParametersHNSW(sel=selector, efSearch=max(HNSW_EF_SEARCH, k))
+            else:
+                params = faiss.SearchParameters(sel=selector)
         elif "HNSW" in self.factory:
             params = faiss.SearchParametersHNSW(efSearch=max(HNSW_EF_SEARCH, k))
+        elif "IVF" in self.factory:
+            params = faiss.SearchParametersIVF(nprobe=IVF_NPROBE)
         scores, ids = self.index.search(query, min(k, self.count), params=params)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
+
+    def _exact_among(self, query: np.ndarray, k: int, allowed: np.ndarray) -> list[tuple[int, float]]:
+        present, rows = [], []
+        for chunk_id in allowed.tolist():
+            try:
+                rows.append(self.index.reconstruct(chunk_id))
+            except RuntimeError:  # filtered by SQLite, but not in this generation's vectors
+                continue
+            present.append(chunk_id)
+        if not present:
+            return []
+        vectors = np.vstack(rows)
+        scores = vectors @ query
+        order = np.argsort(-scores, kind="stable")[:k]
+        return [(present[i], float(scores[i])) for i in order]
 
     def save(self, path: Path) -> None:
         path = Path(path)
