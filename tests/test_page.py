@@ -25,7 +25,7 @@ def _hit_titles(at: AppTest) -> list[str]:
 
 def test_page_is_in_chinese_and_ready(page):
     assert page.title[0].value.startswith("kb · 政协创新工作知识库")
-    assert [t.label for t in page.tabs] == ["检索", "管理"]
+    assert [t.label for t in page.tabs] == ["检索", "学习", "管理"]
     assert page.radio(key="mode").options == ["混合", "语义", "关键词"]
 
 
@@ -95,3 +95,34 @@ def test_without_an_index_the_page_builds_one(tmp_path, monkeypatch):
     assert any("索引完成" in s.value for s in at.success)
     at.text_input(key="query").input("委员工作站").run()
     assert _hit_titles(at)
+
+
+def test_learn_tab_browses_practices_by_unit_and_theme(page):
+    learn = page.tabs[1]
+    assert len(learn.expander) == 20
+    page.selectbox(key="learn-unit").select("民盟哈尔滨市委").run()
+    learn = page.tabs[1]
+    assert [e.label for e in learn.expander] == ["民盟哈尔滨市委：完善 45721 专题智库模式 提高参政“含金量”"]
+    text = " ".join(m.value for m in learn.expander[0].markdown)
+    assert "谁还做过类似的" in text and "指向明确、定位准确、定向发展、过筛保障" in text and "原文未说明" in text
+    page.selectbox(key="learn-unit").set_value(None).run()
+    theme = page.selectbox(key="learn-theme").options[0]
+    page.selectbox(key="learn-theme").select_index(0).run()
+    assert 0 < len(page.tabs[1].expander) < 20, theme
+
+
+def test_search_hit_links_to_its_approach_card(page):
+    page.text_input(key="query").input("民盟的专题智库模式是怎样的").run()
+    cards = [e for e in page.tabs[0].expander if e.label.startswith("方法卡片")]
+    assert cards and cards[0].label == "方法卡片：45721 专题智库模式"
+    assert any("过筛保障" in m.value for m in cards[0].markdown)
+
+
+def test_theme_filter_on_the_search_page(page, searcher):
+    theme = page.multiselect(key="facet-theme").options[0]
+    catalogue = searcher.catalogue()
+    units = {catalogue.practice(pid).unit for t in catalogue.themes if t.name == theme for pid in t.practice_ids}
+    page.multiselect(key="facet-theme").select(theme).run()
+    page.text_input(key="query").input("委员工作站").run()
+    shown = {title.split("**")[1].split(". ", 1)[1] for title in _hit_titles(page)}
+    assert shown and shown <= units

@@ -18,6 +18,7 @@ from kb.corpus import add_and_index, remove_document
 from kb.embedding import Embedder
 from kb.indexer import IndexReport, index_paths, last_run
 from kb.ingest import LOADERS
+from kb.practices import Catalogue, card_markdown, matching
 from kb.records import Hit, SearchResponse
 from kb.search import QueryError, Searcher, group_by_document, term_spans
 from kb.store import StoreError
@@ -89,6 +90,8 @@ def _why(hit: Hit) -> str:
 
 
 def _render_hit(searcher: Searcher, lock: threading.Lock, hit: Hit, rank: int) -> None:
+    with lock:
+        card = searcher.catalogue().card_for_chunk(hit.chunk_id)
     with st.container(border=True):
         where = " › ".join(hit.heading_path[1:] if len(hit.heading_path) > 1 else hit.heading_path)
         if hit.page:
@@ -107,6 +110,9 @@ def _render_hit(searcher: Searcher, lock: threading.Lock, hit: Hit, rank: int) -
                     st.caption(row["text"])
             st.markdown("**所在章节全文**")
             st.text(section)
+        if card:
+            with st.expander(f"方法卡片：{card.name}"):
+                st.markdown(card_markdown(card))
         st.button("相似段落", key=f"similar-{rank}-{hit.chunk_id}", on_click=_show_similar, args=(hit.chunk_id,))
 
 
@@ -141,7 +147,15 @@ def _search_view(settings: Settings, searcher: Searcher, lock: threading.Lock) -
         st.header("筛选")
         with lock:
             facets = searcher.facets()
+            themes = searcher.catalogue().themes
         filters: dict[str, list[str]] = {}
+        if themes:
+            chosen_themes = st.multiselect(
+                "主题（创新实践）", [t.name for t in themes], key="facet-theme", placeholder="不限",
+                help="按内容相近的实践分组，组名取自组内共同的关键词；选中后只检索这些实践。",
+            )
+            if chosen_themes:
+                filters["theme"] = chosen_themes
         for field, label in FACETS.items():
             counts = facets.get(field, {})
             if not counts:
@@ -179,6 +193,53 @@ def _search_view(settings: Settings, searcher: Searcher, lock: threading.Lock) -
             st.error(f"无法检索：{exc}")
             return
     _render_response(searcher, lock, response, mode)
+
+
+def _learn_view(searcher: Searcher, lock: threading.Lock) -> None:
+    with lock:
+        catalogue: Catalogue = searcher.catalogue()
+    if not catalogue.practices:
+        st.info("索引中还没有创新实践。综述文章里以单位名称开头的小节（如“五常市政协 发挥协商优势 …”）会列在这里。")
+        return
+    units = list(dict.fromkeys(p.unit for p in catalogue.practices))
+    st.caption(
+        f"{len(catalogue.practices)} 项创新实践，来自 {len(units)} 个单位。按单位或主题浏览；"
+        "展开一项可看关键数字、关键词和“谁还做过类似的”。"
+    )
+    left, right = st.columns(2)
+    unit = left.selectbox("单位", units, index=None, placeholder="全部单位", key="learn-unit")
+    sizes = {t.name: len(t.practice_ids) for t in catalogue.themes}
+    theme = right.selectbox("主题", list(sizes), index=None, placeholder="全部主题", key="learn-theme",
+                            format_func=lambda name: f"{name}（{sizes[name]} 项）")
+    chosen = matching(catalogue.practices, unit, theme)
+    for practice in chosen:
+        with st.expander(f"{practice.unit}：{practice.title}"):
+            _render_practice(catalogue, practice)
+    st.subheader("方法卡片")
+    st.caption("文中定义的编号模式（如“45721”）及各数字对应的内容，只取自原文；原文没有说明的数字会注明。")
+    for card in catalogue.cards:
+        with st.container(border=True):
+            st.markdown(card_markdown(card))
+
+
+def _render_practice(catalogue: Catalogue, practice) -> None:
+    st.caption(f"{practice.document_title} · {practice.year or '年份不详'} · {practice.unit_type or '—'} · 主题：{practice.theme}")
+    st.markdown(practice.lead)
+    if practice.figures:
+        st.markdown("**关键数字**\n" + "\n".join(f"- {html.escape(f.text)}" for f in practice.figures))
+    st.markdown(f"**关键词** {'、'.join(practice.keywords)}")
+    similar = catalogue.similar(practice.practice_id, 3)
+    if similar:
+        lines = []
+        for other in similar:
+            shared = f"（共同关键词：{'、'.join(other.shared_keywords)}）" if other.shared_keywords else ""
+            lines.append(f"- {html.escape(other.unit)}：{html.escape(other.title)}{shared}")
+        st.markdown("**谁还做过类似的**\n" + "\n".join(lines))
+    for card in catalogue.cards:
+        if card.practice_id == practice.practice_id:
+            st.markdown(card_markdown(card))
+    if st.checkbox("显示全文", key=f"full-{practice.practice_id}"):
+        st.text(practice.text)
 
 
 def _manage_view(settings: Settings, settings_json: str, searcher: Searcher, lock: threading.Lock) -> None:
@@ -253,9 +314,11 @@ def main() -> None:
             return
         _build_first_index(settings, settings_json)
         searcher, lock = _searcher(settings_json)
-    search_tab, manage_tab = st.tabs(["检索", "管理"])
+    search_tab, learn_tab, manage_tab = st.tabs(["检索", "学习", "管理"])
     with search_tab:
         _search_view(settings, searcher, lock)
+    with learn_tab:
+        _learn_view(searcher, lock)
     with manage_tab:
         _manage_view(settings, settings_json, searcher, lock)
 

@@ -12,6 +12,7 @@ import numpy as np
 from kb.config import SearchMode, Settings
 from kb.embedding import Embedder
 from kb.indexer import check_compatible
+from kb.practices import Catalogue, build_catalogue
 from kb.records import Hit, RetrieverScore, SearchResponse
 from kb.store import Store
 from kb.tokenize import tokenize
@@ -153,8 +154,10 @@ class Searcher:
             raise QueryError("the query is empty")
         k = k or self.settings.top_k
         depth = max(self.settings.candidates, k)
+        filters = dict(filters or {})
+        themes = filters.pop("theme", None)
         try:
-            allowed_sql = self.store.filter_sql(filters or {})
+            allowed_sql = self.store.filter_sql(filters, self.theme_chunk_ids(themes) if themes else None)
         except ValueError as exc:
             raise QueryError(str(exc)) from exc
         tokens = tokenize(query)
@@ -231,6 +234,17 @@ class Searcher:
 
     def documents(self) -> list[dict]:
         return self._memo("documents", self.store.documents)
+
+    def catalogue(self) -> Catalogue:
+        return self._memo("catalogue", lambda: build_catalogue(self.store))
+
+    def theme_chunk_ids(self, themes: list[str]) -> list[int]:
+        catalogue = self.catalogue()
+        known = {theme.name for theme in catalogue.themes}
+        unknown = [theme for theme in themes if theme not in known]
+        if unknown:
+            raise QueryError(f"unknown theme {unknown[0]!r}; `kb practices themes` lists them")
+        return [chunk_id for theme in themes for chunk_id in catalogue.theme_chunk_ids(theme)]
 
     def neighbours(self, chunk_id: int, before: int = 1, after: int = 1) -> list[dict]:
         ids = self.store.neighbour_ids(chunk_id, before, after)

@@ -242,11 +242,15 @@ class Store:
         sql += " ORDER BY n DESC, c.chunk_id LIMIT ?"
         return [(row[0], float(row[1])) for row in self.db.execute(sql, [*params, limit])]
 
-    def filter_sql(self, filters: dict[str, list[str]]) -> tuple[str, list] | None:
-        """SQL selecting the chunk ids that pass ``filters`` (values of one field are OR-ed)."""
-        if not filters:
+    def filter_sql(self, filters: dict[str, list[str]], within: Sequence[int] | None = None) -> tuple[str, list] | None:
+        """SQL selecting the chunk ids that pass ``filters`` (values of one field are OR-ed) and,
+        when given, are among the chunk ids ``within`` (a theme's practices)."""
+        if not filters and within is None:
             return None
         clauses, params = [], []
+        if within is not None:
+            clauses.append(f"c.chunk_id IN ({','.join('?' * len(within))})" if within else "0")
+            params += [int(i) for i in within]
         for field, values in filters.items():
             column = FILTER_FIELDS.get(field)
             if column is None:
@@ -276,6 +280,38 @@ class Store:
             record["heading_path"] = json.loads(record["heading_path"])
             rows[record["chunk_id"]] = record
         return rows
+
+    # -- reading for the practices layer ----------------------------------------------------
+    def chunk_spans(self) -> list[tuple[int, str, str, int, int]]:
+        """(chunk id, document, heading path as JSON, start, end) of every chunk, in document order."""
+        return self.db.execute(
+            "SELECT chunk_id, doc_id, heading_path, start, end FROM chunks ORDER BY doc_id, ordinal"
+        ).fetchall()
+
+    def documents_with_text(self, doc_ids: Iterable[str]) -> dict[str, dict]:
+        wanted = list(doc_ids)
+        if not wanted:
+            return {}
+        marks = ",".join("?" * len(wanted))
+        cursor = self.db.execute(
+            f"SELECT doc_id, title, unit, unit_type, year, doc_type, text FROM documents WHERE doc_id IN ({marks})",
+            wanted,
+        )
+        names = [col[0] for col in cursor.description]
+        return {row[0]: dict(zip(names, row)) for row in cursor}
+
+    def vectors_of(self, chunk_ids: Sequence[int], model_key: str, dimension: int) -> dict[int, np.ndarray]:
+        found: dict[int, np.ndarray] = {}
+        for start in range(0, len(chunk_ids), 500):
+            batch = list(chunk_ids[start : start + 500])
+            marks = ",".join("?" * len(batch))
+            for chunk_id, blob in self.db.execute(
+                "SELECT c.chunk_id, e.vector FROM chunks c JOIN embeddings e"
+                f" ON e.model_key = ? AND e.text_hash = c.embed_hash WHERE c.chunk_id IN ({marks})",
+                [model_key, *batch],
+            ):
+                found[chunk_id] = np.frombuffer(blob, dtype="<f4", count=dimension)
+        return found
 
     def chunk_tokens(self, chunk_ids: Sequence[int]) -> dict[int, set[str]]:
         if not chunk_ids:
