@@ -30,6 +30,8 @@ class Settings(BaseModel):
     batch_size: int = Field(32, ge=1)
     # Larger files are refused at upload and at indexing, with the file named.
     max_file_mb: int = Field(50, ge=1)
+    # The page's manage views ask for this password (a salted scrypt hash from `kb admin set-password`).
+    admin_password_hash: str | None = None
 
     chunk_size: int = Field(360, ge=50, le=2000)
     chunk_overlap: int = Field(60, ge=0)

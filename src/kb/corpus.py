@@ -15,6 +15,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
+from kb import audit
 from kb.config import Settings
 from kb.indexer import IndexReport, index_paths, remove_documents
 from kb.ingest import SKIPPED_NAMES, discover, doc_id_for, supported
@@ -47,9 +48,10 @@ def safe_name(name: str) -> str:
     return f"{stem}.{suffix}" if suffix else stem
 
 
-def add_files(settings: Settings, files: list[tuple[str, bytes]]) -> AddResult:
+def add_files(settings: Settings, files: list[tuple[str, bytes]], actor: str | None = None) -> AddResult:
     """Save uploads into ``<corpus>/uploads/``; index them with ``index_paths`` afterwards."""
     result = AddResult()
+    log: list[audit.AuditEntry] = []
     limit = settings.max_file_mb * 1024 * 1024
     corpus = Path(settings.corpus_dir)
     known: dict[str, str] = {}
@@ -65,6 +67,7 @@ def add_files(settings: Settings, files: list[tuple[str, bytes]]) -> AddResult:
                 f"unsupported file type {path.suffix or '(none)'}")
             result.refused.append(Refused(name=original, reason=reason))
             continue
+        digest = hashlib.sha256(data).hexdigest()
         if len(data) > limit:
             result.refused.append(
                 Refused(name=original, reason=f"{len(data) / 1e6:.1f} MB is over the {settings.max_file_mb} MB limit")
@@ -73,9 +76,9 @@ def add_files(settings: Settings, files: list[tuple[str, bytes]]) -> AddResult:
         if not data.strip():
             result.refused.append(Refused(name=original, reason="empty file"))
             continue
-        digest = hashlib.sha256(data).hexdigest()
         if digest in known:
             result.duplicates.append(Refused(name=original, reason=f"same content as {known[digest]}"))
+            log.append(audit.entry(actor or "", "upload", original, "duplicate", digest, f"same content as {known[digest]}"))
             continue
         target_dir.mkdir(parents=True, exist_ok=True)
         target = _free_path(target_dir / name)
@@ -85,26 +88,30 @@ def add_files(settings: Settings, files: list[tuple[str, bytes]]) -> AddResult:
         doc_id = doc_id_for(target, corpus)
         known[digest] = doc_id
         result.saved.append(doc_id)
+        log.append(audit.entry(actor or "", "upload", doc_id, "saved", digest, f"uploaded as {original}"))
+    if actor:
+        log += [audit.entry(actor, "upload", r.name, "refused", detail=r.reason) for r in result.refused]
+        audit.record(settings.index_dir, log)
     return result
 
 
 def add_and_index(
-    settings: Settings, files: list[tuple[str, bytes]], progress=None, embedder=None
+    settings: Settings, files: list[tuple[str, bytes]], progress=None, embedder=None, actor: str | None = None
 ) -> tuple[AddResult, IndexReport | None]:
-    added = add_files(settings, files)
+    added = add_files(settings, files, actor)
     if not added.saved:
         return added, None
     paths = [Path(settings.corpus_dir) / doc_id for doc_id in added.saved]
-    return added, index_paths(settings, paths, embedder=embedder, progress=progress, wait=True)
+    return added, index_paths(settings, paths, embedder=embedder, progress=progress, wait=True, actor=actor)
 
 
-def remove_document(settings: Settings, doc_id: str) -> IndexReport:
+def remove_document(settings: Settings, doc_id: str, actor: str | None = None) -> IndexReport:
     """Delete the document's file when it lies inside the corpus folder, and drop it from the index."""
     corpus = Path(settings.corpus_dir).resolve()
     path = (corpus / doc_id).resolve()
     if path.is_relative_to(corpus) and path.is_file():
         path.unlink()
-    return remove_documents(settings, [doc_id], wait=True)
+    return remove_documents(settings, [doc_id], wait=True, actor=actor)
 
 
 def _free_path(path: Path) -> Path:

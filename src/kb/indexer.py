@@ -22,6 +22,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 import kb
+from kb import audit
 from kb.chunking import chunk_document, context_line
 from kb.config import Settings
 from kb.embedding import Embedder
@@ -54,6 +55,13 @@ class FileFailure(BaseModel):
     reason: str
 
 
+class DocumentChange(BaseModel):
+    doc_id: str
+    kind: str  # added, changed, renamed, removed, failed
+    content_hash: str = ""
+    detail: str = ""
+
+
 class IndexReport(BaseModel):
     added: int = 0
     changed: int = 0
@@ -63,6 +71,8 @@ class IndexReport(BaseModel):
     chunks_embedded: int = 0
     chunks_reused: int = 0
     failed: list[FileFailure] = Field(default_factory=list)
+    # Per document, for the audit log.
+    changes: list[DocumentChange] = Field(default_factory=list)
     generation: int = 0
     seconds: float = 0.0
     # Of ``seconds``: loading the model (when anything needed embedding) and embedding.
@@ -104,6 +114,7 @@ def index_paths(
     progress: Progress | None = None,
     wait: bool = False,
     strict: bool = False,
+    actor: str | None = None,
 ) -> IndexReport:
     paths = [Path(p) for p in paths] if paths else [settings.corpus_dir]
     try:
@@ -111,7 +122,7 @@ def index_paths(
     except IngestError as exc:
         raise ValueError(str(exc)) from exc
     candidates = candidates_from_files(files, settings.max_file_mb * 1024 * 1024)
-    return index_candidates(settings, candidates, scopes, rebuild, embedder, progress, wait, strict)
+    return index_candidates(settings, candidates, scopes, rebuild, embedder, progress, wait, strict, actor=actor)
 
 
 def index_candidates(
@@ -124,10 +135,12 @@ def index_candidates(
     wait: bool = False,
     strict: bool = False,
     unique_content: bool = True,
+    actor: str | None = None,
 ) -> IndexReport:
     """``strict``: the first file that cannot be indexed stops the run before anything is written.
     ``unique_content``: a file whose content is indexed under another name is refused (a judged
-    test collection turns this off: there, equal texts under two ids are two documents)."""
+    test collection turns this off: there, equal texts under two ids are two documents).
+    ``actor``: who asked, for the audit log; None (benchmarks, eval indexes) records nothing."""
     started = time.monotonic()
     settings.index_dir.mkdir(parents=True, exist_ok=True)
     with WriterLock(settings.index_dir, wait):
@@ -135,11 +148,22 @@ def index_candidates(
         store = Store(settings.index_dir)
         try:
             report = _run(store, settings, embedder, candidates, scopes, rebuild, progress, strict, unique_content)
+        except BaseException as exc:
+            if actor:
+                target = ", ".join(scopes) or str(settings.corpus_dir)
+                audit.record(settings.index_dir, [audit.entry(actor, "index", target, "error", detail=str(exc)[:500])])
+            raise
         finally:
             store.close()
         report.seconds = time.monotonic() - started
         report.finished_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         _write_atomically(settings.index_dir / LAST_RUN_NAME, report.model_dump_json(indent=2))
+        if actor:
+            action = "remove" if not candidates else "index"
+            audit.record(settings.index_dir, [
+                audit.entry(actor, action, change.doc_id, change.kind, change.content_hash, change.detail)
+                for change in report.changes
+            ])
     return report
 
 
@@ -151,9 +175,11 @@ def last_run(index_dir: Path) -> IndexReport | None:
         return None
 
 
-def remove_documents(settings: Settings, doc_ids: list[str], wait: bool = False) -> IndexReport:
+def remove_documents(
+    settings: Settings, doc_ids: list[str], wait: bool = False, actor: str | None = None
+) -> IndexReport:
     """Drop documents from the index whatever their files hold now."""
-    return index_candidates(settings, [], list(doc_ids), wait=wait)
+    return index_candidates(settings, [], list(doc_ids), wait=wait, actor=actor)
 
 
 def _write_atomically(path: Path, text: str) -> None:
@@ -216,17 +242,22 @@ def _run(store, settings, embedder, candidates, scopes, rebuild, progress, stric
             if strict:
                 raise IngestError(f"{message} (--strict: nothing was indexed)") from None
             report.failed.append(FileFailure(path=candidate.source, reason=message))
+            report.changes.append(DocumentChange(doc_id=candidate.doc_id, kind="failed",
+                                                 content_hash=candidate.content_hash, detail=message))
             log.info("%s", message)
             # A file that cannot be read now keeps its last indexed version rather than vanishing.
             continue
         if candidate.doc_id in stored:
-            report.changed += 1
+            kind = "changed"
         elif candidate.content_hash in removed_hashes:
-            report.renamed += 1
+            kind = "renamed"
         else:
-            report.added += 1
+            kind = "added"
+        setattr(report, kind, getattr(report, kind) + 1)
+        report.changes.append(DocumentChange(doc_id=candidate.doc_id, kind=kind, content_hash=candidate.content_hash))
         todo.append(doc)
     report.removed = len(removed) - report.renamed
+    report.changes += [DocumentChange(doc_id=d, kind="removed", content_hash=stored[d]) for d in removed]
 
     if rebuild:
         removed = sorted(set(stored) - {d.doc_id for d in todo})

@@ -8,11 +8,15 @@ Run it with `kb serve` (or `streamlit run app.py`).
 from __future__ import annotations
 
 import html
+import math
+import secrets
 import threading
 from pathlib import Path
 
 import streamlit as st
 
+from kb import audit
+from kb.admin import Access, Attempts, access
 from kb.config import Settings
 from kb.corpus import add_and_index, remove_document
 from kb.embedding import Embedder
@@ -42,6 +46,48 @@ def _searcher(settings_json: str) -> tuple[Searcher, threading.Lock]:
     return Searcher(Settings.model_validate_json(settings_json), _embedder(settings_json)), threading.Lock()
 
 
+@st.cache_resource(show_spinner=False)
+def _attempts() -> Attempts:
+    """Wrong passwords counted across every session of this server process."""
+    return Attempts()
+
+
+def _session_tag() -> str:
+    return st.session_state.setdefault("session_tag", secrets.token_hex(4))
+
+
+def _manager(settings: Settings) -> str | None:
+    """Who manages in this session (for the audit log), or None while this session may only search."""
+    mode = access(settings.admin_password_hash, st.get_option("server.address"))
+    if mode is Access.CLOSED:
+        st.info("本页面面向网络提供检索与浏览。上传、删除和重建索引需要管理员密码："
+                "请管理员在服务器上运行 `kb admin set-password` 后重启 `kb serve`。")
+        return None
+    if mode is Access.LOOPBACK:
+        st.caption("未设置管理员密码：页面只在本机地址上提供，管理功能对本机开放。")
+        return f"本机会话 {_session_tag()}"
+    if st.session_state.get("admin"):
+        st.button("退出管理", key="logout", on_click=st.session_state.pop, args=("admin", None))
+        return f"管理员会话 {_session_tag()}"
+    attempts = _attempts()
+    with st.form("login", clear_on_submit=True):
+        password = st.text_input("管理员密码", type="password", key="password")
+        submitted = st.form_submit_button("登录管理")
+    if submitted:
+        wait = attempts.wait_seconds()
+        if wait:
+            st.error(f"密码错误次数过多，请 {math.ceil(wait)} 秒后再试。")
+        elif attempts.try_password(password, settings.admin_password_hash):
+            st.session_state["admin"] = True
+            audit.record(settings.index_dir, [audit.entry(f"管理员会话 {_session_tag()}", "login", "page", "done")])
+            st.rerun()
+        else:
+            audit.record(settings.index_dir, [audit.entry(f"会话 {_session_tag()}", "login", "page", "refused",
+                                                          detail="wrong password")])
+            st.error("密码不正确。")
+    return None
+
+
 def _progress_bar(label: str):
     bar = st.progress(0.0, text=label)
 
@@ -54,7 +100,8 @@ def _progress_bar(label: str):
 def _build_first_index(settings: Settings, settings_json: str) -> None:
     st.info(f"首次使用：正在从 {settings.corpus_dir} 建立索引，完成后即可检索。")
     bar, update = _progress_bar("准备中…")
-    report = index_paths(settings, embedder=_embedder(settings_json), progress=update, wait=True)
+    report = index_paths(settings, embedder=_embedder(settings_json), progress=update, wait=True,
+                         actor="页面首次启动")
     bar.empty()
     _show_report(report)
 
@@ -125,7 +172,8 @@ def _render_response(searcher: Searcher, lock: threading.Lock, response: SearchR
         other = "语义" if mode == "keyword" else "关键词"
         st.warning(f"没有找到结果。可以换个说法，或切换到「{other}」模式再试。")
         return
-    st.caption(f"共 {len(response.hits)} 条结果，用时 {response.seconds * 1000:.0f} 毫秒（索引第 {response.generation} 代）")
+    st.caption(f"「{response.query}」共 {len(response.hits)} 条结果，用时 {response.seconds * 1000:.0f} 毫秒"
+               f"（索引第 {response.generation} 代）")
     rank = 0
     for document, hits in group_by_document(response.hits):
         st.subheader(document)
@@ -265,25 +313,6 @@ def _manage_view(settings: Settings, settings_json: str, searcher: Searcher, loc
         for failure in report.failed:
             st.text(failure.reason)
 
-    st.subheader("上传文件")
-    suffixes = sorted({s.lstrip(".") for s in LOADERS})
-    uploads = st.file_uploader(
-        f"支持 {'、'.join(suffixes)}，单个文件不超过 {settings.max_file_mb} MB；保存到 {settings.corpus_dir}/uploads/",
-        type=suffixes, accept_multiple_files=True, key="uploads",
-    )
-    if st.button("导入并建立索引", disabled=not uploads, type="primary"):
-        bar, update = _progress_bar("导入中…")
-        added, report = add_and_index(
-            settings, [(f.name, f.getvalue()) for f in uploads], progress=update, embedder=_embedder(settings_json)
-        )
-        bar.empty()
-        for item in added.duplicates:
-            st.warning(f"{item.name}：内容重复（{item.reason.replace('same content as', '与已有文件相同：')}），未导入")
-        for item in added.refused:
-            st.error(f"{item.name}：未导入（{item.reason}）")
-        if report:
-            _show_report(report)
-
     st.subheader("文档列表")
     st.dataframe(
         [
@@ -293,10 +322,57 @@ def _manage_view(settings: Settings, settings_json: str, searcher: Searcher, loc
         ],
         hide_index=True, width="stretch",
     )
-    doomed = st.selectbox("删除文档", [d["doc_id"] for d in documents], index=None, placeholder="选择要删除的文档")
+
+    st.subheader("管理")
+    actor = _manager(settings)
+    if actor is None:
+        return
+
+    st.subheader("上传文件")
+    suffixes = sorted({s.lstrip(".") for s in LOADERS})
+    uploads = st.file_uploader(
+        f"支持 {'、'.join(suffixes)}，单个文件不超过 {settings.max_file_mb} MB；保存到 {settings.corpus_dir}/uploads/",
+        type=suffixes, accept_multiple_files=True, key="uploads",
+    )
+    if st.button("导入并建立索引", disabled=not uploads, type="primary"):
+        bar, update = _progress_bar("导入中…")
+        added, report = add_and_index(
+            settings, [(f.name, f.getvalue()) for f in uploads], progress=update, embedder=_embedder(settings_json),
+            actor=actor,
+        )
+        bar.empty()
+        for item in added.duplicates:
+            st.warning(f"{item.name}：内容重复（{item.reason.replace('same content as', '与已有文件相同：')}），未导入")
+        for item in added.refused:
+            st.error(f"{item.name}：未导入（{item.reason}）")
+        if report:
+            _show_report(report)
+
+    st.subheader("删除文档")
+    doomed = st.selectbox("删除文档", [d["doc_id"] for d in documents], index=None, placeholder="选择要删除的文档",
+                          label_visibility="collapsed")
     if doomed and st.button("删除所选文档", key="remove"):
-        report = remove_document(settings, doomed)
+        report = remove_document(settings, doomed, actor=actor)
         st.success(f"已删除 {doomed}（索引第 {report.generation} 代）")
+
+    st.subheader("重新索引")
+    st.caption(f"把 {settings.corpus_dir} 中新增、修改、删除的文件同步到索引；检索在索引期间照常可用。")
+    if st.button("重新索引文档目录", key="reindex"):
+        bar, update = _progress_bar("索引中…")
+        report = index_paths(settings, embedder=_embedder(settings_json), progress=update, wait=True, actor=actor)
+        bar.empty()
+        _show_report(report)
+
+    st.subheader("变更记录")
+    rows = audit.entries(settings.index_dir, 200)
+    if rows:
+        st.dataframe(
+            [{"时间": r.at, "操作者": r.actor, "操作": r.action, "对象": r.target,
+              "内容哈希": r.content_hash[:12], "结果": r.result, "说明": r.detail} for r in rows],
+            hide_index=True, width="stretch",
+        )
+    else:
+        st.caption("还没有变更记录。")
 
 
 def main() -> None:

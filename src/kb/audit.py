@@ -1,0 +1,89 @@
+"""A record of every change to the knowledge base: who, when, which file, its content hash, and
+what came of it.
+
+It lives in its own SQLite file beside the index (``audit.sqlite``), so that rebuilding or
+restoring the index never rewrites the history of how it got there.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import socket
+import sqlite3
+from pathlib import Path
+
+from pydantic import BaseModel
+
+AUDIT_FILE = "audit.sqlite"
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS audit (
+    id INTEGER PRIMARY KEY,
+    at TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    target TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    result TEXT NOT NULL,
+    detail TEXT NOT NULL
+)
+"""
+
+
+class AuditEntry(BaseModel):
+    at: str
+    actor: str
+    action: str  # upload, index, remove, restore, backup, set-password
+    target: str  # a document id, a file name, a folder
+    content_hash: str = ""
+    result: str  # added, changed, renamed, removed, failed, duplicate, refused, done, error
+    detail: str = ""
+
+
+def cli_actor() -> str:
+    """Who runs a command in a terminal: the account and the machine."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "unknown"
+    return f"cli {user}@{socket.gethostname()}"
+
+
+def record(index_dir: Path, entries: list[AuditEntry]) -> None:
+    if not entries:
+        return
+    Path(index_dir).mkdir(parents=True, exist_ok=True)
+    with _connect(index_dir) as db:
+        db.executemany(
+            "INSERT INTO audit (at, actor, action, target, content_hash, result, detail) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(e.at, e.actor, e.action, e.target, e.content_hash, e.result, e.detail) for e in entries],
+        )
+    db.close()
+
+
+def entry(actor: str, action: str, target: str, result: str, content_hash: str = "", detail: str = "") -> AuditEntry:
+    return AuditEntry(at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), actor=actor, action=action,
+                      target=target, content_hash=content_hash, result=result, detail=detail)
+
+
+def entries(index_dir: Path, limit: int = 200) -> list[AuditEntry]:
+    """The newest first."""
+    if not (Path(index_dir) / AUDIT_FILE).exists():
+        return []
+    db = _connect(index_dir)
+    try:
+        rows = db.execute(
+            "SELECT at, actor, action, target, content_hash, result, detail FROM audit ORDER BY id DESC LIMIT ?",
+            (limit,),
+        ).fetchall()
+    finally:
+        db.close()
+    names = ("at", "actor", "action", "target", "content_hash", "result", "detail")
+    return [AuditEntry(**dict(zip(names, row))) for row in rows]
+
+
+def _connect(index_dir: Path) -> sqlite3.Connection:
+    db = sqlite3.connect(Path(index_dir) / AUDIT_FILE, timeout=30)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute(_SCHEMA)
+    return db
