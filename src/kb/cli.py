@@ -121,9 +121,8 @@ def main(index_dir, config, verbose):
 @handle_errors
 def index(ctx, paths, corpus_dir, rebuild, wait, strict, as_json, quiet):
     """Add, update and remove documents under PATHS (default: the corpus folder)."""
-    from kb.indexer import index_paths
-
     from kb.audit import cli_actor
+    from kb.indexer import index_paths
 
     settings = _settings(ctx, corpus_dir=corpus_dir)
     report = index_paths(
