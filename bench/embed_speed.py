@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
+
+from _shared import run_worker
 
 ROOT = Path(__file__).resolve().parents[1]
 STARD = ROOT.parent / "shared" / "data" / "stard" / "reconstructed" / "corpus.jsonl"
@@ -73,11 +72,7 @@ def worker(precision: str, articles: int, chunks: int, cache: str | None) -> dic
 
 
 def run(args: list[str]) -> dict:
-    out = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True,
-                         env={**os.environ, "HF_HUB_OFFLINE": "1"}, check=False)
-    if out.returncode != 0:
-        sys.exit(f"worker {' '.join(args)} failed:\n{out.stderr}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return run_worker(__file__, *args)
 
 
 def main() -> None:

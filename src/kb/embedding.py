@@ -18,6 +18,7 @@ import numpy as np
 
 from kb import bundled_model
 from kb.config import DEFAULT_MODEL, Settings
+from kb.hashing import feed_file
 from kb.records import ModelIdentity
 
 log = logging.getLogger(__name__)
@@ -144,9 +145,7 @@ def _folder_revision(folder: Path) -> str:
     for path in sorted(folder.rglob("*")):
         if path.is_file() and path.suffix in {".json", ".safetensors", ".bin", ".txt", ".model"}:
             digest.update(str(path.relative_to(folder)).encode())
-            with open(path, "rb") as handle:
-                for block in iter(lambda: handle.read(1 << 20), b""):
-                    digest.update(block)
+            feed_file(digest, path)
     return digest.hexdigest()[:16]
 
 

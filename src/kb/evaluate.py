@@ -17,6 +17,7 @@ from pydantic import BaseModel
 
 from kb.config import Settings
 from kb.embedding import Embedder
+from kb.hashing import feed_file
 from kb.indexer import Candidate, IndexReport, Progress, index_candidates
 from kb.ingest import IngestError
 from kb.ingest.beir import json_rows
@@ -155,9 +156,7 @@ def candidates_from_rows(rows: list[BeirRow]) -> list[Candidate]:
 
 def eval_index_dir(settings: Settings, corpus_file: Path, identity_key: str) -> Path:
     digest = hashlib.sha256()
-    with open(corpus_file, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
+    feed_file(digest, corpus_file)
     digest.update(json.dumps([identity_key, settings.chunking_identity()]).encode())
     return settings.index_dir / "eval" / f"{corpus_file.parent.name}-{digest.hexdigest()[:12]}"
 

@@ -1,11 +1,16 @@
-"""The STARD dev split as the benchmarks use it: the full reconstructed corpus, or a paired
-sub-corpus (every relevant article plus a fixed random sample of distractors) small enough to
-re-embed once per setting. Not a benchmark itself (the underscore keeps CI from running it)."""
+"""What several benchmarks share; not a benchmark itself (the underscore keeps CI from running it).
+
+The STARD dev split as the benchmarks use it: the full reconstructed corpus, or a paired sub-corpus
+(every relevant article plus a fixed random sample of distractors) small enough to re-embed once per
+setting; and running a benchmark's worker in its own process, so that its peak RSS is its own."""
 
 from __future__ import annotations
 
 import json
+import os
 import random
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -60,3 +65,12 @@ def bm25s_reference(folder: Path, judged_set) -> ModeScores:
         seconds += time.perf_counter() - started
         ranked[qid] = [ids[i] for i in found[0]]
     return score("bm25s", ranked, judged_set.judged, seconds)
+
+
+def run_worker(script: str, *args: str) -> dict:
+    """Run ``script args`` in a fresh Python and return the JSON object it prints last."""
+    out = subprocess.run([sys.executable, script, *args], capture_output=True, text=True,
+                         env={**os.environ, "HF_HUB_OFFLINE": "1"}, check=False)
+    if out.returncode != 0:
+        sys.exit(f"worker {' '.join(args)} failed:\n{out.stderr}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
