@@ -81,6 +81,7 @@ def main() -> None:
     parser.add_argument("--articles", type=int, default=1000)
     parser.add_argument("--chunks", type=int, default=300)
     parser.add_argument("--precision", choices=PRECISIONS, action="append")
+    parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument("--worker", choices=PRECISIONS, help=argparse.SUPPRESS)
     parser.add_argument("--cache", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -103,6 +104,8 @@ def main() -> None:
     first = results[0]
     print(f"texts: {first['stard']['texts']} STARD articles ({first['stard']['tokens']} tokens), "
           f"{first['chunks']['texts']} corpus chunks ({first['chunks']['tokens']} tokens); torch threads {_threads()}")
+    if args.json:
+        args.json.write_text(json.dumps({"cold_load_s": cold, "precisions": results}, indent=1))
 
 
 def _threads() -> int:

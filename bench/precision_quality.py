@@ -12,6 +12,7 @@ README's table; the differences between precisions are what this measures.
 from __future__ import annotations
 
 import argparse
+import json
 import tempfile
 from pathlib import Path
 
@@ -26,6 +27,7 @@ def main() -> None:
     parser.add_argument("--distractors", type=int, default=5000)
     parser.add_argument("--queries", type=int, default=308)
     parser.add_argument("--smoke", action="store_true")
+    parser.add_argument("--json", type=Path, help="also write the rows here")
     parser.add_argument("--index-dir", type=Path, default=None, help="keep the eval indexes here (default: temp)")
     args = parser.parse_args()
     if args.smoke:
@@ -49,6 +51,10 @@ def main() -> None:
         scores = {s.mode: s.ndcg_at_10 for s in report.scores}
         print(f"{precision:<9} {scores['semantic']:>17.4f} {scores['hybrid']:>15.4f}"
               f" {scores['semantic'] - base['semantic']:>+11.4f} {rate:>10.1f}")
+    if args.json:
+        args.json.write_text(json.dumps([{"precision": precision, "embed_passages_s": rate,
+                                          "scores": [s.model_dump() for s in report.scores]}
+                                         for precision, report, rate in rows], indent=1))
 
 
 if __name__ == "__main__":
