@@ -76,6 +76,22 @@ def test_queries_find_their_passage(embedder):
     assert int(np.argmax(vectors @ query)) == 1
 
 
+def test_queries_leave_torch_threads_as_they_were(embedder):
+    import threading
+
+    import torch
+
+    before = torch.get_num_threads()
+    single = embedder.embed_query("律师委员提供免费法律咨询")
+    workers = [threading.Thread(target=embedder.embed_query, args=(f"第{i}个问题",)) for i in range(4)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert torch.get_num_threads() == before
+    assert np.allclose(single, embedder.embed_query("律师委员提供免费法律咨询"), atol=1e-5)
+
+
 def test_folder_is_a_standard_sentence_transformers_model(embedder):
     folder = embedder.folder
     names = {p.name for p in Path(folder).iterdir()}

