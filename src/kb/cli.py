@@ -578,7 +578,6 @@ def check(ctx, repair, wait, as_json):
 def serve(ctx, corpus_dir, host, port):
     """Open the search page (Streamlit) on this index; builds the index first if there is none."""
     import os
-    import subprocess
 
     import kb.page
 
@@ -600,7 +599,8 @@ def serve(ctx, corpus_dir, host, port):
     if access(settings.admin_password_hash, host) is Access.CLOSED:
         click.echo("no admin password is set: on this address the page only searches; "
                    "`kb admin set-password` opens uploads and removals to whoever knows it", err=True)
-    try:
-        sys.exit(subprocess.call(command, env=env))
-    except KeyboardInterrupt:
-        sys.exit(0)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Become the server rather than its parent: a service manager's (or a test's) SIGTERM then
+    # stops Streamlit itself instead of leaving it running as an orphan.
+    os.execve(sys.executable, command, env)
