@@ -592,6 +592,11 @@ def serve(ctx, corpus_dir, host, port):
         "--server.address", host, "--server.port", str(port), "--server.headless", "true",
         "--server.maxUploadSize", str(settings.max_file_mb), "--browser.gatherUsageStats", "false",
         "--global.developmentMode", "false", "--client.toolbarMode", "viewer",
+        # A served page never reloads its own source; polling every module file costs CPU per session.
+        "--server.fileWatcherType", "none", "--server.runOnSave", "false",
+        # Streamlit collects garbage after every run; with torch loaded a full collection holds the GIL
+        # for ~250 ms, which every search of every user then waits for (bench/load.py).
+        "--runner.postScriptGC", "false",
     ]
     from kb.admin import Access, access
 
