@@ -214,7 +214,14 @@ def _search_view(settings: Settings, searcher: Searcher, lock: threading.Lock) -
             )
             if chosen:
                 filters[field] = chosen
+    _search_results(settings.model_dump_json(), mode, weight, int(top_k), filters)
 
+
+@st.fragment
+def _search_results(settings_json: str, mode: str, weight: float, top_k: int, filters: dict[str, list[str]]) -> None:
+    """A fragment: a new query reruns only this, not the 学习 and 管理 tabs, which keeps each search
+    cheap for the server when many people search at once (bench/load.py)."""
+    searcher, lock = _searcher(settings_json)
     query = st.text_input("输入问题或关键词，按回车检索", placeholder=f"例如：{EXAMPLE}", key="query", max_chars=2000)
     similar_to = st.session_state.get("similar_to")
     if similar_to is not None:
@@ -222,7 +229,7 @@ def _search_view(settings: Settings, searcher: Searcher, lock: threading.Lock) -
         st.button("返回检索结果", on_click=st.session_state.pop, args=("similar_to", None))
         with lock:
             try:
-                response = searcher.more_like_this(similar_to, int(top_k))
+                response = searcher.more_like_this(similar_to, top_k)
             except QueryError as exc:
                 st.error(str(exc))
                 return
@@ -234,7 +241,7 @@ def _search_view(settings: Settings, searcher: Searcher, lock: threading.Lock) -
     with lock:
         try:
             response = searcher.search(
-                query, mode=mode, k=int(top_k), filters=filters,
+                query, mode=mode, k=top_k, filters=filters,
                 semantic_weight=2 * weight, keyword_weight=2 * (1 - weight),
             )
         except QueryError as exc:
