@@ -107,9 +107,6 @@ class ApproachCard(BaseModel):
     passages: list[str]
     chunk_ids: list[int]
 
-    def undescribed(self) -> list[int]:
-        return [part.number for part in self.parts if not part.described]
-
 
 class SimilarPractice(BaseModel):
     practice_id: str
