@@ -305,7 +305,7 @@ def practices(ctx, unit, theme, fmt, output):
     if fmt == "table":
         lines = [f"{number:>3}. {p.unit} · {p.year or '—'} · {p.title}\n     主题 {p.theme} · 关键词 {'、'.join(p.keywords[:5])}"
                  for number, p in enumerate(catalogue.practices, start=1) if p in chosen]
-        text = "\n".join(lines) + f"\n{len(chosen)} practices; `kb practices show N` opens one\n"
+        text = "".join(line + "\n" for line in lines) + f"{len(chosen)} practices; `kb practices show N` opens one\n"
     else:
         subset = catalogue.model_copy(update={"practices": chosen})
         text = export(subset, fmt)
