@@ -189,6 +189,14 @@ async def level(url: str, users: int, per_user: int) -> tuple[list[float], list[
     return timings, problems, generations
 
 
+def peak_rss_mb(pid: int) -> float:
+    """The server process's high-water mark of resident memory, from Linux's /proc."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 def percentile(values: list[float], q: int) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))] if ordered else float("nan")
@@ -231,6 +239,7 @@ def main() -> None:
                              "p50_s": percentile(timings, 50),
                              "p95_s": percentile(timings, 95), "mean_s": statistics.fmean(timings) if timings else 0,
                              "problems": problems})
+            serving_peak_mb = peak_rss_mb(server.pid)
         finally:
             admin.stop.set()
             admin.join(timeout=300)
@@ -239,7 +248,7 @@ def main() -> None:
 
     print(f"time from sending a query to the last element of its answer, `kb serve` on the bundled corpus, "
           f"websocket sessions; meanwhile {admin.runs} admin re-index runs, {len(admin.failures)} failed; "
-          f"browser check: {browser_problem or 'results shown'}")
+          f"browser check: {browser_problem or 'results shown'}; peak RSS of kb serve {serving_peak_mb:.0f} MB")
     print(f"{'users':>5} {'searches':>9} {'p50 s':>7} {'p95 s':>7} {'problems':>9}  index generations answered")
     for row in rows:
         print(f"{row['users']:>5} {row['searches']:>9} {row['p50_s']:>7.2f} {row['p95_s']:>7.2f} {len(row['problems']):>9}"
@@ -251,7 +260,8 @@ def main() -> None:
         print(f"  admin: {failure}")
     if args.json:
         args.json.write_text(json.dumps({"rows": rows, "admin_runs": admin.runs, "admin_failures": admin.failures,
-                                         "browser_problem": browser_problem}, ensure_ascii=False, indent=1))
+                                         "browser_problem": browser_problem, "serving_peak_rss_mb": serving_peak_mb},
+                                        ensure_ascii=False, indent=1))
     if any(row["problems"] for row in rows) or admin.failures or browser_problem:
         sys.exit(1)
 
