@@ -136,9 +136,8 @@ def _why(hit: Hit) -> str:
     return " · ".join(parts)
 
 
-def _render_hit(searcher: Searcher, lock: threading.Lock, hit: Hit, rank: int) -> None:
-    with lock:
-        card = searcher.catalogue().card_for_chunk(hit.chunk_id)
+def _render_hit(searcher: Searcher, lock: threading.Lock, hit: Hit, rank: int, catalogue: Catalogue) -> None:
+    card = catalogue.card_for_chunk(hit.chunk_id)
     with st.container(border=True):
         where = " › ".join(hit.heading_path[1:] if len(hit.heading_path) > 1 else hit.heading_path)
         if hit.page:
@@ -174,12 +173,14 @@ def _render_response(searcher: Searcher, lock: threading.Lock, response: SearchR
         return
     st.caption(f"「{response.query}」共 {len(response.hits)} 条结果，用时 {response.seconds * 1000:.0f} 毫秒"
                f"（索引第 {response.generation} 代）")
+    with lock:
+        catalogue = searcher.catalogue()
     rank = 0
     for document, hits in group_by_document(response.hits):
         st.subheader(document)
         for hit in hits:
             rank += 1
-            _render_hit(searcher, lock, hit, rank)
+            _render_hit(searcher, lock, hit, rank, catalogue)
 
 
 def _search_view(settings: Settings, searcher: Searcher, lock: threading.Lock) -> None:

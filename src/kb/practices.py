@@ -20,7 +20,7 @@ from collections.abc import Iterable
 
 import jieba
 import numpy as np
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PrivateAttr
 
 from kb.metadata import unit_from_heading, unit_type_of
 from kb.store import Store
@@ -123,7 +123,8 @@ class Catalogue(BaseModel):
     cards: list[ApproachCard]
     # One unit vector per practice, in catalogue order: the mean of its chunk embeddings, less
     # the mean of all practices, so that similarity reflects topic rather than shared genre.
-    vectors: list[list[float]] = Field(default_factory=list, repr=False)
+    # Kept as an array, not a field: the page asks for similar practices of every practice it shows.
+    _vectors: np.ndarray = PrivateAttr(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
 
     def practice(self, practice_id: str) -> Practice:
         for practice in self.practices:
@@ -134,10 +135,9 @@ class Catalogue(BaseModel):
     def similar(self, practice_id: str, count: int = 5) -> list[SimilarPractice]:
         """The closest practices of other units: a unit's own practices are no news to it."""
         target = self.practice(practice_id)
-        if not self.vectors:
+        if not len(self._vectors):
             return []
-        matrix = np.asarray(self.vectors, dtype=np.float32)
-        scores = matrix @ matrix[self.practices.index(target)]
+        scores = self._vectors @ self._vectors[self.practices.index(target)]
         found = []
         for index in np.argsort(-scores):
             other = self.practices[int(index)]
@@ -171,8 +171,9 @@ def build_catalogue(store: Store) -> Catalogue:
     _add_keywords(practices, words)
     themes = _themes(practices, vectors, words)
     cards = [card for practice in practices for card in approach_cards(practice)]
-    return Catalogue(generation=manifest.generation, practices=practices, themes=themes, cards=cards,
-                     vectors=vectors.tolist())
+    catalogue = Catalogue(generation=manifest.generation, practices=practices, themes=themes, cards=cards)
+    catalogue._vectors = vectors
+    return catalogue
 
 
 # -- practices ---------------------------------------------------------------------------
