@@ -35,10 +35,10 @@ def stard_articles(count: int) -> list[str]:
 
 
 def corpus_chunks(count: int) -> list[str]:
-    from kb.chunking import chunk_document
     from kb.config import Settings
-    from kb.indexer import embed_text
+    from kb.index.indexer import embed_text
     from kb.ingest import discover, load
+    from kb.ingest.chunking import chunk_document
 
     settings = Settings(corpus_dir=ROOT / "corpus")
     files, _ = discover([settings.corpus_dir], settings.corpus_dir)
@@ -52,7 +52,7 @@ def corpus_chunks(count: int) -> list[str]:
 
 def worker(precision: str, articles: int, chunks: int, cache: str | None) -> dict:
     from kb.config import Settings
-    from kb.embedding import Embedder
+    from kb.model.embedder import Embedder
 
     started = time.perf_counter()
     embedder = Embedder(Settings(precision=precision, model_cache_dir=Path(cache) if cache else None))

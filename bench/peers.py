@@ -28,8 +28,8 @@ from quality import kb_modes
 from rank_bm25 import BM25Okapi
 
 from kb.config import Settings
-from kb.embedding import Embedder
 from kb.evaluate import CUTOFFS, ModeScores, score
+from kb.model.embedder import Embedder
 
 
 def chatchat_tokens(text: str) -> list[str]:
@@ -62,8 +62,8 @@ def txtai_hybrid(judged_set, embedder: Embedder) -> ModeScores:
     import numpy as np
     from txtai import Embeddings
 
-    from kb.indexer import embed_text_from_context
-    from kb.store import Store
+    from kb.index.indexer import embed_text_from_context
+    from kb.index.store import Store
 
     store = Store(judged_set.settings.index_dir, create=False)
     try:

@@ -19,10 +19,10 @@ from pathlib import Path
 import _shared
 
 from kb.config import Settings
-from kb.embedding import Embedder
 from kb.evaluate import CUTOFFS, ModeScores, documents_of, evaluate, prepare, score
+from kb.index.store import Store
+from kb.model.embedder import Embedder
 from kb.search import Searcher, rrf
-from kb.store import Store
 
 FUSION_GRID = [(s, w, k) for k in (20, 60, 120) for s, w in ((1, 0.5), (1, 0.75), (1, 1), (0.75, 1), (0.5, 1))]
 CHUNK_SIZES = (120, 240, 360, 720)

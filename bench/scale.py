@@ -1,6 +1,6 @@
 """FAISS index types at scale: exact (Flat) vs HNSW vs IVF on clustered, normalized 384-d vectors
 like sentence embeddings, reporting recall@10 against exact search, query latency p50/p95,
-build time and memory. These numbers decide when `kb.vectors.factory_for` leaves exact search.
+build time and memory. These numbers decide when `kb.index.vectors.factory_for` leaves exact search.
 
     python bench/scale.py                      # 100,000 vectors
     python bench/scale.py --vectors 1000000    # 1M (about 1.5 GB of vectors; builds take minutes)
@@ -34,7 +34,7 @@ def clustered(count: int, seed: int) -> np.ndarray:
 
 
 def stored_vectors(index_dir: Path) -> np.ndarray:
-    from kb.store import Store
+    from kb.index.store import Store
 
     store = Store(index_dir, create=False)
     try:

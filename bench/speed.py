@@ -36,11 +36,11 @@ def peak_rss_mb() -> float:
 
 
 def index_worker(articles: int) -> dict:
-    from kb.chunking import chunk_document
     from kb.config import Settings
-    from kb.embedding import Embedder
     from kb.evaluate import BeirRow, candidates_from_rows
-    from kb.indexer import embed_text, index_candidates
+    from kb.index.indexer import embed_text, index_candidates
+    from kb.ingest.chunking import chunk_document
+    from kb.model.embedder import Embedder
 
     rows = [BeirRow(doc_id=r["_id"], title=r.get("title", ""), text=r["text"]) for r in _shared.rows()[:articles]]
     with tempfile.TemporaryDirectory() as work:
@@ -66,8 +66,8 @@ def index_worker(articles: int) -> dict:
 
 def query_worker(folder: str, limit: int) -> dict:
     from kb.config import Settings
-    from kb.embedding import Embedder
     from kb.evaluate import prepare
+    from kb.model.embedder import Embedder
     from kb.search import Searcher
 
     settings = Settings()

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -17,6 +19,7 @@ CORPUS = ROOT / "corpus"
 SEED = CORPUS / "2022-哈尔滨市政协系统创新工作综述.md"
 SHARED = ROOT.parent / "shared"
 STARD = SHARED / "data" / "stard" / "reconstructed"
+DATA = ROOT / "tests" / "data"
 FIXTURE_LAWS = ("人民调解法(2010-08-28).md", "非物质文化遗产法(2011-02-25).md")
 
 
@@ -31,7 +34,7 @@ def _no_kb_environment(monkeypatch):
 @pytest.fixture(scope="session")
 def embedder():
     from kb.config import Settings
-    from kb.embedding import Embedder
+    from kb.model.embedder import Embedder
 
     return Embedder(Settings())
 
@@ -50,7 +53,7 @@ def fixture_corpus(tmp_path_factory) -> Path:
 def seed_index(tmp_path_factory, fixture_corpus, embedder):
     """Settings of an index over the fixture corpus (read-only for the tests that use it)."""
     from kb.config import Settings
-    from kb.indexer import index_paths
+    from kb.index.indexer import index_paths
 
     settings = Settings(corpus_dir=fixture_corpus, index_dir=tmp_path_factory.mktemp("index"))
     report = index_paths(settings, embedder=embedder)
@@ -65,3 +68,18 @@ def searcher(seed_index, embedder):
     searcher = Searcher(seed_index, embedder)
     yield searcher
     searcher.close()
+
+
+# The `kb` command run as a user runs it: a real process with no KB_* variables of the developer.
+KB = [sys.executable, "-m", "kb"]
+
+
+def kb(*args: str, index_dir: Path | None = None, cwd: Path | None = None, check: bool = True):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KB_")}
+    env["HF_HUB_OFFLINE"] = "1"
+    if index_dir is not None:
+        env["KB_INDEX_DIR"] = str(index_dir)
+    result = subprocess.run([*KB, *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=600, check=False)
+    if check and result.returncode != 0:
+        raise AssertionError(f"kb {' '.join(args)} exited {result.returncode}:\n{result.stdout}\n{result.stderr}")
+    return result

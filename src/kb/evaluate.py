@@ -16,11 +16,11 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from kb.config import Settings
-from kb.embedding import Embedder
 from kb.hashing import feed_file
-from kb.indexer import Candidate, IndexReport, Progress, index_candidates
+from kb.index.indexer import Candidate, IndexReport, Progress, index_candidates
 from kb.ingest import IngestError
 from kb.ingest.beir import json_rows
+from kb.model.embedder import Embedder
 from kb.records import Document, DocumentMetadata, Section
 from kb.search import MODES, Searcher
 

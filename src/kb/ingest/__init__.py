@@ -1,4 +1,5 @@
-"""Loaders by file suffix; each turns a file into a Document with its section structure."""
+"""Reading files into Documents: one loader per format (by suffix), section structure (`structure`),
+metadata such as unit and year (`metadata`) and chunking (`chunking`)."""
 
 from __future__ import annotations
 

@@ -7,9 +7,9 @@ import re
 from pathlib import Path
 
 from kb.ingest.errors import IngestError
-from kb.metadata import document_metadata
+from kb.ingest.metadata import document_metadata
+from kb.ingest.structure import sections_from_text
 from kb.records import Document
-from kb.structure import sections_from_text
 
 _TITLE = re.compile(r"^#[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
 MAX_TITLE_CHARS = 60

@@ -1,0 +1,199 @@
+"""Indexing and searching: `kb index`, `kb search`, `kb show`, `kb stats`, `kb check`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from kb.cli.main import Progress, fail, handle_errors, main, settings_from
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--corpus-dir", type=click.Path(path_type=Path), envvar="KB_CORPUS_DIR", show_envvar=True,
+              help="Corpus root; document ids are paths relative to it (default: corpus/).")
+@click.option("--rebuild", is_flag=True, help="Re-chunk every document and rebuild the vectors.")
+@click.option("--wait", is_flag=True, help="Wait for another writer instead of failing.")
+@click.option("--strict", is_flag=True, help="Stop at the first file that cannot be indexed, writing nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+@click.pass_context
+@handle_errors
+def index(ctx, paths, corpus_dir, rebuild, wait, strict, as_json, quiet):
+    """Add, update and remove documents under PATHS (default: the corpus folder)."""
+    from kb.index.audit import cli_actor
+    from kb.index.indexer import index_paths
+
+    settings = settings_from(ctx, corpus_dir=corpus_dir)
+    report = index_paths(
+        settings, list(paths) or None, rebuild=rebuild, progress=Progress(quiet), wait=wait, strict=strict,
+        actor=cli_actor(),
+    )
+    if as_json:
+        click.echo(report.model_dump_json(indent=2))
+    else:
+        click.echo(report.summary())
+        for failure in report.failed:
+            click.echo(f"  failed: {failure.reason}", err=True)
+    if report.failed:
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("query")
+@click.option("--mode", type=click.Choice(["hybrid", "semantic", "keyword"]), default=None,
+              help="Retriever (default: hybrid).")
+@click.option("-k", "--top-k", type=click.IntRange(1, 1000), default=None, help="Number of hits (default 10).")
+@click.option("-f", "--filter", "filters", multiple=True, metavar="FIELD=VALUE",
+              help="unit, unit_type, year, doc_type or doc; repeat a field to allow several values.")
+@click.option("--json", "as_json", is_flag=True, help="Print the hits as a JSON list.")
+@click.pass_context
+@handle_errors
+def search(ctx, query, mode, top_k, filters, as_json):
+    """Find the passages that answer QUERY."""
+    from kb.search import Searcher, parse_filters
+
+    settings = settings_from(ctx)
+    wanted = parse_filters(list(filters))
+    searcher = Searcher(settings)
+    try:
+        response = searcher.search(query, mode=mode, k=top_k, filters=wanted)
+    finally:
+        searcher.close()
+    if as_json:
+        click.echo(json.dumps([hit.model_dump() for hit in response.hits], ensure_ascii=False, indent=2))
+        return
+    if not response.hits:
+        click.echo(f"no results for {query!r}")
+        return
+    for rank, hit in enumerate(response.hits, start=1):
+        ranks = ", ".join(
+            f"{name} #{found.rank}" for name, found in (("semantic", hit.semantic), ("keyword", hit.keyword)) if found
+        )
+        where = " › ".join(hit.heading_path) or hit.document
+        click.echo(click.style(f"{rank:>2}. {where}", bold=True) + f"  [{hit.unit or hit.document}]")
+        page = f" · page {hit.page}" if hit.page else ""
+        click.echo(f"    chunk {hit.chunk_id}{page} · score {hit.score:.4f} · {ranks}")
+        click.echo("    " + _highlight(_snippet(hit.text, hit.matched_terms), hit.matched_terms))
+    click.echo(f"{len(response.hits)} hits in {response.seconds * 1000:.0f} ms ({response.mode})")
+
+
+def _snippet(text: str, terms: list[str], width: int = 160) -> str:
+    flat = " ".join(text.split())
+    positions = [flat.find(t) for t in terms if t and t in flat]
+    start = max(0, min(positions) - 30) if positions else 0
+    piece = flat[start : start + width]
+    return ("…" if start else "") + piece + ("…" if start + width < len(flat) else "")
+
+
+def _highlight(text: str, terms: list[str]) -> str:
+    from kb.search import term_spans
+
+    pieces, last = [], 0
+    for start, end in term_spans(text, terms):
+        pieces += [text[last:start], click.style(text[start:end], fg="red", bold=True)]
+        last = end
+    return "".join(pieces) + text[last:]
+
+
+@main.command()
+@click.argument("chunk_id", type=int)
+@click.option("--context", "around", type=click.IntRange(0, 20), default=1, show_default=True,
+              help="Neighbouring chunks to show on each side.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+@handle_errors
+def show(ctx, chunk_id, around, as_json):
+    """Show a chunk with its heading path and neighbouring chunks."""
+    from kb.search import Searcher
+
+    searcher = Searcher(settings_from(ctx))
+    try:
+        chunk = searcher.chunk(chunk_id)
+        rows = searcher.neighbours(chunk_id, around, around)
+    finally:
+        searcher.close()
+    if as_json:
+        click.echo(json.dumps({"chunk": chunk, "context": rows}, ensure_ascii=False, indent=2))
+        return
+    click.echo(click.style(chunk["title"], bold=True) + f"  ({chunk['doc_id']})")
+    if chunk["heading_path"]:
+        click.echo(" › ".join(chunk["heading_path"]))
+    if chunk["unit"]:
+        click.echo(f"unit: {chunk['unit']}")
+    click.echo(f"chars {chunk['start']}–{chunk['end']}")
+    for row in rows:
+        marker = ">>" if row["chunk_id"] == chunk_id else "  "
+        click.echo(f"\n{marker} [{row['chunk_id']}]")
+        text = row["text"] if row["chunk_id"] == chunk_id else click.style(row["text"], dim=True)
+        click.echo(text)
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+@handle_errors
+def stats(ctx, as_json):
+    """Documents, chunks, model and build of the index."""
+    from kb.index.store import Store
+
+    settings = settings_from(ctx)
+    store = Store(settings.index_dir, create=False)
+    try:
+        manifest = store.manifest()
+        info = store.stats()
+        facets = store.facet_counts()
+    finally:
+        store.close()
+    if manifest is None:
+        fail(f"the index at {settings.index_dir} is empty: run `kb index` first")
+    if as_json:
+        click.echo(json.dumps(
+            {"index_dir": str(settings.index_dir), **info, "manifest": manifest.model_dump(), "facets": facets},
+            ensure_ascii=False, indent=2,
+        ))
+        return
+    model = manifest.model
+    click.echo(f"index        {settings.index_dir}")
+    click.echo(f"documents    {info['documents']}")
+    click.echo(f"chunks       {info['chunks']}")
+    click.echo(f"model        {model.name} ({model.dimension} dims, {model.precision}, revision {model.revision})")
+    click.echo(f"generation   {manifest.generation}, built {manifest.built_at} by kb {manifest.kb_version}")
+    click.echo(f"vectors      {manifest.vector_index}")
+    click.echo(f"chunking     {manifest.chunking['chunk_size']} chars, overlap {manifest.chunking['chunk_overlap']}")
+    click.echo(f"database     {info['database_bytes'] / 1e6:.1f} MB, {info['cached_embeddings']} cached embeddings")
+    for field in ("unit_type", "doc_type", "year"):
+        if facets.get(field):
+            values = ", ".join(f"{value} ({count})" for value, count in facets[field].items())
+            click.echo(f"{field:<12} {values}")
+
+
+@main.command()
+@click.option("--repair", is_flag=True, help="Rebuild the keyword index and vector file from SQLite.")
+@click.option("--wait", is_flag=True, help="Wait for another writer instead of failing (with --repair).")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+@handle_errors
+def check(ctx, repair, wait, as_json):
+    """Verify the index: SQLite, keyword rows, vectors and manifest agree. Exits 1 when not."""
+    from kb.index.integrity import check_index, repair_index
+
+    settings = settings_from(ctx)
+    report = repair_index(settings, wait) if repair else check_index(settings)
+    if as_json:
+        click.echo(json.dumps({**report.model_dump(), "ok": report.ok}, ensure_ascii=False, indent=2))
+    else:
+        for line in report.repaired:
+            click.echo(f"repaired: {line}")
+        for line in report.problems:
+            click.echo(f"problem: {line}")
+        state = "ok" if report.ok else "NOT ok"
+        click.echo(
+            f"{state}: generation {report.generation}, {report.documents} documents, {report.chunks} chunks"
+            + ("" if report.ok or repair else " (run `kb check --repair`)")
+        )
+    if not report.ok:
+        sys.exit(1)

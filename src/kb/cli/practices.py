@@ -1,0 +1,133 @@
+"""The learning layer: `kb practices` and its `show`, `themes` and `cards`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from kb.cli.main import fail, handle_errors, main, settings_from
+
+
+def _catalogue(ctx: click.Context):
+    from kb.index.store import Store
+    from kb.practices import build_catalogue
+
+    settings = settings_from(ctx)
+    store = Store(settings.index_dir, create=False)
+    try:
+        if store.manifest() is None:
+            fail(f"the index at {settings.index_dir} is empty: run `kb index` first")
+        return build_catalogue(store)
+    finally:
+        store.close()
+
+
+@main.group(invoke_without_command=True)
+@click.option("--unit", help="Only this unit's practices.")
+@click.option("--theme", help="Only the practices of this theme (`kb practices themes` lists them).")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "md", "json"]), default="table",
+              show_default=True, help="csv opens in Excel (UTF-8 with BOM); md suits Word; json for programs.")
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), help="Write here instead of stdout.")
+@click.pass_context
+@handle_errors
+def practices(ctx, unit, theme, fmt, output):
+    """The catalogue of practices: unit, year, title, lead, key figures, keywords, theme."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from kb.practices import export, matching
+
+    catalogue = _catalogue(ctx)
+    if theme and theme not in {t.name for t in catalogue.themes}:
+        fail(f"unknown theme {theme!r}; `kb practices themes` lists them")
+    chosen = matching(catalogue.practices, unit, theme)
+    if unit and not chosen:
+        fail(f"no practice of unit {unit!r}; `kb practices` lists the units")
+    if fmt == "table":
+        lines = [f"{number:>3}. {p.unit} · {p.year or '—'} · {p.title}\n     主题 {p.theme} · 关键词 {'、'.join(p.keywords[:5])}"
+                 for number, p in enumerate(catalogue.practices, start=1) if p in chosen]
+        text = "".join(line + "\n" for line in lines) + f"{len(chosen)} practices; `kb practices show N` opens one\n"
+    else:
+        subset = catalogue.model_copy(update={"practices": chosen})
+        text = export(subset, fmt)
+    if output:
+        # utf-8 here, and the BOM inside the csv text, so Excel reads it as UTF-8.
+        output.write_text(text, encoding="utf-8")
+        click.echo(f"wrote {len(chosen)} practices to {output}", err=True)
+    else:
+        click.echo(text, nl=False)
+
+
+@practices.command("show")
+@click.argument("which")
+@click.option("--similar", "count", type=click.IntRange(0, 50), default=5, show_default=True,
+              help="How many similar practices of other units to list.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+@handle_errors
+def practices_show(ctx, which, count, as_json):
+    """One practice (its number in `kb practices`, its id, or its unit): figures, similar practices, cards."""
+    catalogue = _catalogue(ctx)
+    practice = _pick_practice(catalogue, which)
+    similar = catalogue.similar(practice.practice_id, count)
+    cards = [card for card in catalogue.cards if card.practice_id == practice.practice_id]
+    if as_json:
+        click.echo(json.dumps({"practice": practice.model_dump(exclude={"chunks"}),
+                               "similar": [s.model_dump() for s in similar],
+                               "cards": [c.model_dump() for c in cards]}, ensure_ascii=False, indent=2))
+        return
+    from kb.practices import card_markdown
+
+    click.echo(click.style(f"{practice.unit}：{practice.title}", bold=True))
+    click.echo(f"{practice.document_title} · {practice.year or '—'} · {practice.unit_type or '—'} · 主题 {practice.theme}")
+    click.echo(f"\n{practice.lead}")
+    if practice.figures:
+        click.echo("\n关键数字")
+        for figure in practice.figures:
+            click.echo(f"  - {figure.text}")
+    click.echo(f"\n关键词 {'、'.join(practice.keywords)}")
+    if similar:
+        click.echo("\n谁还做过类似的")
+        for other in similar:
+            shared = f"（共同关键词：{'、'.join(other.shared_keywords)}）" if other.shared_keywords else ""
+            click.echo(f"  - {other.unit}：{other.title} · 相似度 {other.similarity:.2f}{shared}")
+    for card in cards:
+        click.echo("\n" + card_markdown(card))
+
+
+def _pick_practice(catalogue, which: str):
+    if which.isdigit() and 1 <= int(which) <= len(catalogue.practices):
+        return catalogue.practices[int(which) - 1]
+    found = [p for p in catalogue.practices if which in (p.practice_id, p.unit)]
+    if len(found) == 1:
+        return found[0]
+    if len(found) > 1:
+        fail(f"{which!r} has {len(found)} practices; give its number from `kb practices`")
+    fail(f"no practice {which!r}; `kb practices` lists them with their numbers")
+
+
+@practices.command("themes")
+@click.pass_context
+@handle_errors
+def practices_themes(ctx):
+    """Groups of related practices, each named by its keywords."""
+    catalogue = _catalogue(ctx)
+    for theme in catalogue.themes:
+        units = "、".join(catalogue.practice(pid).unit for pid in theme.practice_ids)
+        click.echo(f"{theme.name}  ({len(theme.practice_ids)})  {units}")
+
+
+@practices.command("cards")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+@handle_errors
+def practices_cards(ctx, as_json):
+    """Approach cards: numbered models (such as 45721) with each number's items, from the source only."""
+    from kb.practices import card_markdown
+
+    catalogue = _catalogue(ctx)
+    if as_json:
+        click.echo(json.dumps([c.model_dump() for c in catalogue.cards], ensure_ascii=False, indent=2))
+        return
+    click.echo("\n\n".join(card_markdown(card) for card in catalogue.cards) or "no approach cards in the corpus")

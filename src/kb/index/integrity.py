@@ -1,0 +1,147 @@
+"""`kb check`: is the index whole? SQLite is the source of truth; the FTS rows and the FAISS
+file are derived from it, so `--repair` rebuilds them from SQLite and never touches documents."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import numpy as np
+from pydantic import BaseModel, Field
+
+from kb.config import Settings
+from kb.index.indexer import WriterLock, embed_text_from_context
+from kb.index.store import Store
+from kb.index.vectors import VectorIndex, factory_for, vector_file
+from kb.tokenize import tokenize
+
+SAMPLE_VECTORS = 64
+
+
+class CheckReport(BaseModel):
+    generation: int = 0
+    documents: int = 0
+    chunks: int = 0
+    problems: list[str] = Field(default_factory=list)
+    repaired: list[str] = Field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def check_index(settings: Settings) -> CheckReport:
+    store = Store(settings.index_dir, create=False)
+    try:
+        return _check(store, settings)
+    finally:
+        store.close()
+
+
+def _check(store: Store, settings: Settings) -> CheckReport:
+    report = CheckReport()
+    db = store.db
+    verdict = db.execute("PRAGMA integrity_check").fetchone()[0]
+    if verdict != "ok":
+        report.problems.append(f"SQLite integrity check: {verdict}")
+        return report
+    manifest = store.manifest()
+    if manifest is None:
+        report.problems.append("no manifest: the index was never committed; run `kb index`")
+        return report
+    report.generation = manifest.generation
+    report.documents = db.execute("SELECT count(*) FROM documents").fetchone()[0]
+    report.chunks = store.chunk_count()
+
+    orphans = db.execute("SELECT count(*) FROM chunks WHERE doc_id NOT IN (SELECT doc_id FROM documents)").fetchone()[0]
+    if orphans:
+        report.problems.append(f"{orphans} chunks belong to no document")
+    fts_rows = db.execute("SELECT count(*) FROM chunk_fts").fetchone()[0]
+    unindexed = db.execute("SELECT count(*) FROM chunks WHERE chunk_id NOT IN (SELECT rowid FROM chunk_fts)").fetchone()[0]
+    if fts_rows != report.chunks or unindexed:
+        report.problems.append(f"keyword index has {fts_rows} rows for {report.chunks} chunks ({unindexed} missing)")
+    try:
+        db.execute("INSERT INTO chunk_fts(chunk_fts) VALUES ('integrity-check')")
+    except sqlite3.DatabaseError as exc:  # FTS5 reports corruption this way
+        report.problems.append(f"keyword index is corrupt: {exc}")
+
+    key = manifest.model.key()
+    unembedded = db.execute(
+        "SELECT count(*) FROM chunks c WHERE NOT EXISTS "
+        "(SELECT 1 FROM embeddings e WHERE e.model_key = ? AND e.text_hash = c.embed_hash)",
+        (key,),
+    ).fetchone()[0]
+    if unembedded:
+        report.problems.append(f"{unembedded} chunks have no stored embedding for {manifest.model.name}")
+        return report
+
+    path = vector_file(settings.index_dir, manifest.generation)
+    if not path.exists():
+        report.problems.append(f"{path.name} is missing")
+        return report
+    try:
+        vectors = VectorIndex.load(path, manifest.vector_index)
+    except RuntimeError as exc:  # faiss, on a truncated or foreign file
+        report.problems.append(f"{path.name} cannot be read: {exc}")
+        return report
+    ids, stored = store.chunk_vectors(key, manifest.model.dimension)
+    if vectors.dimension != manifest.model.dimension:
+        report.problems.append(f"{path.name} has dimension {vectors.dimension}, the model {manifest.model.dimension}")
+        return report
+    faiss_ids = np.sort(vectors.ids())
+    if len(faiss_ids) != len(ids) or not np.array_equal(faiss_ids, ids):
+        extra = len(np.setdiff1d(faiss_ids, ids))
+        missing = len(np.setdiff1d(ids, faiss_ids))
+        report.problems.append(
+            f"{path.name} holds {len(faiss_ids)} vectors for {len(ids)} chunks ({missing} missing, {extra} stale)"
+        )
+        return report
+    if len(ids) and manifest.vector_index.startswith("IDMap"):
+        sample = np.random.default_rng(manifest.generation).choice(len(ids), min(SAMPLE_VECTORS, len(ids)), replace=False)
+        for row in sample:
+            if not np.allclose(vectors.index.reconstruct(int(ids[row])), stored[row], atol=1e-6):
+                report.problems.append(f"{path.name}: the vector of chunk {ids[row]} differs from its stored embedding")
+                break
+    return report
+
+
+def repair_index(settings: Settings, wait: bool = False) -> CheckReport:
+    """Rebuild the keyword index and the vector file from SQLite, under the writer lock."""
+    with WriterLock(settings.index_dir, wait):
+        store = Store(settings.index_dir, create=False)
+        try:
+            before = _check(store, settings)
+            if before.ok:
+                return before
+            manifest = store.manifest()
+            if manifest is None or any(p.startswith("SQLite") or "no stored embedding" in p for p in before.problems):
+                # The source of truth itself is damaged or incomplete: only a re-index can fix it.
+                before.problems.append("not repairable from SQLite: run `kb index --rebuild`")
+                return before
+            repaired = []
+            db = store.db
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.execute("DELETE FROM chunks WHERE doc_id NOT IN (SELECT doc_id FROM documents)")
+                db.execute("DELETE FROM chunk_fts")
+                rows = db.execute("SELECT chunk_id, context, text FROM chunks").fetchall()
+                db.executemany(
+                    "INSERT INTO chunk_fts (rowid, tokens) VALUES (?, ?)",
+                    ((chunk_id, " ".join(tokenize(embed_text_from_context(context, text)))) for chunk_id, context, text in rows),
+                )
+                repaired.append(f"keyword index rebuilt ({len(rows)} rows)")
+                ids, vectors = store.chunk_vectors(manifest.model.key(), manifest.model.dimension)
+                factory = factory_for(len(ids))
+                VectorIndex.build(ids, vectors, factory).save(vector_file(settings.index_dir, manifest.generation))
+                if factory != manifest.vector_index:
+                    manifest.vector_index = factory
+                    db.execute("UPDATE meta SET value = ? WHERE key = 'manifest'", (manifest.model_dump_json(),))
+                repaired.append(f"vectors-{manifest.generation}.faiss rebuilt ({len(ids)} vectors)")
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            after = _check(store, settings)
+            after.repaired = repaired
+            return after
+        finally:
+            store.close()

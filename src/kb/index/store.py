@@ -1,0 +1,382 @@
+"""SQLite, the source of truth: documents, chunks, the lexical index, cached embeddings and
+the manifest. Everything else (the FAISS file) can be rebuilt from here."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from kb.ingest.chunking import context_line
+from kb.ingest.metadata import unit_type_of
+from kb.records import Chunk, Document, IndexManifest
+
+DB_NAME = "kb.sqlite3"
+FILTER_FIELDS = {
+    "unit": "c.unit",
+    "unit_type": "c.unit_type",
+    "year": "d.year",
+    "doc_type": "d.doc_type",
+    "doc": "d.doc_id",
+}
+
+_MIGRATIONS = [
+    """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE documents (
+        doc_id TEXT PRIMARY KEY,
+        source TEXT NOT NULL,
+        content_hash TEXT NOT NULL,
+        title TEXT NOT NULL,
+        unit TEXT NOT NULL,
+        unit_type TEXT NOT NULL,
+        year INTEGER,
+        doc_type TEXT NOT NULL,
+        extra TEXT NOT NULL,
+        text TEXT NOT NULL,
+        indexed_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+    );
+    CREATE TABLE chunks (
+        chunk_id INTEGER PRIMARY KEY,
+        doc_id TEXT NOT NULL REFERENCES documents(doc_id) ON DELETE CASCADE,
+        ordinal INTEGER NOT NULL,
+        text TEXT NOT NULL,
+        context TEXT NOT NULL,
+        heading_path TEXT NOT NULL,
+        start INTEGER NOT NULL,
+        end INTEGER NOT NULL,
+        unit TEXT NOT NULL,
+        unit_type TEXT NOT NULL,
+        embed_hash TEXT NOT NULL,
+        UNIQUE (doc_id, ordinal)
+    );
+    CREATE INDEX chunks_embed_hash ON chunks(embed_hash);
+    CREATE VIRTUAL TABLE chunk_fts USING fts5(tokens, tokenize = 'unicode61 remove_diacritics 0');
+    CREATE TABLE embeddings (
+        model_key TEXT NOT NULL,
+        text_hash TEXT NOT NULL,
+        vector BLOB NOT NULL,
+        PRIMARY KEY (model_key, text_hash)
+    ) WITHOUT ROWID;
+    """,
+    # 2: the page a chunk starts on, for formats with pages (PDF); NULL elsewhere.
+    """
+    ALTER TABLE chunks ADD COLUMN page INTEGER;
+    """,
+]
+
+
+class StoreError(RuntimeError):
+    pass
+
+
+class Store:
+    def __init__(self, index_dir: Path, create: bool = True):
+        self.index_dir = Path(index_dir)
+        self.path = self.index_dir / DB_NAME
+        if not self.path.exists() and not create:
+            raise StoreError(f"no index at {self.index_dir}: run `kb index` first")
+        self.index_dir.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.execute("PRAGMA foreign_keys=ON")
+        self._migrate()
+
+    def close(self) -> None:
+        self.db.close()
+
+    def _migrate(self) -> None:
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if version > len(_MIGRATIONS):
+            raise StoreError(f"{self.path} was written by a newer kb (schema {version}); upgrade kb")
+        for number in range(version, len(_MIGRATIONS)):
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in _split_sql(_MIGRATIONS[number]):
+                    self.db.execute(statement)
+                self.db.execute(f"PRAGMA user_version = {number + 1}")
+                self.db.execute("COMMIT")
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+
+    # -- manifest and generation -------------------------------------------------------
+    def manifest(self) -> IndexManifest | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = 'manifest'").fetchone()
+        return IndexManifest.model_validate_json(row[0]) if row else None
+
+    def generation(self) -> int:
+        manifest = self.manifest()
+        return manifest.generation if manifest else 0
+
+    # -- documents and chunks ----------------------------------------------------------
+    def document_hashes(self) -> dict[str, str]:
+        return dict(self.db.execute("SELECT doc_id, content_hash FROM documents"))
+
+    def commit_generation(
+        self,
+        upserts: Sequence[tuple[Document, list[Chunk], list[str], list[list[str]]]],
+        removed: Iterable[str],
+        manifest: IndexManifest,
+        before_commit=None,
+    ) -> None:
+        """Replace documents and their chunks and move the manifest on, in one transaction.
+
+        ``upserts`` holds (document, chunks, embed hash per chunk, tokens per chunk).
+        ``before_commit(db)`` runs inside the transaction, after the writes: the vector file for
+        the new generation is written there, so a committed generation always has one.
+        """
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            for doc_id in removed:
+                self._delete_document(doc_id)
+            for doc, chunks, hashes, tokens in upserts:
+                self._delete_document(doc.doc_id)
+                m = doc.metadata
+                db.execute(
+                    "INSERT INTO documents (doc_id, source, content_hash, title, unit, unit_type, year, doc_type,"
+                    " extra, text) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                    (doc.doc_id, doc.source, doc.content_hash, m.title, m.unit, m.unit_type, m.year, m.doc_type,
+                     json.dumps(m.extra, ensure_ascii=False), doc.text),
+                )
+                for chunk, embed_hash, chunk_tokens in zip(chunks, hashes, tokens):
+                    unit = chunk.unit or m.unit
+                    unit_type = unit_type_of(chunk.unit) if chunk.unit else m.unit_type
+                    cursor = db.execute(
+                        "INSERT INTO chunks (doc_id, ordinal, text, context, heading_path, start, end, unit,"
+                        " unit_type, embed_hash, page) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                        (doc.doc_id, chunk.ordinal, chunk.text, context_line(m.title, chunk.heading_path),
+                         json.dumps(chunk.heading_path, ensure_ascii=False), chunk.start, chunk.end, unit,
+                         unit_type, embed_hash, chunk.page),
+                    )
+                    db.execute(
+                        "INSERT INTO chunk_fts (rowid, tokens) VALUES (?, ?)", (cursor.lastrowid, " ".join(chunk_tokens))
+                    )
+            db.execute(
+                "INSERT INTO meta (key, value) VALUES ('manifest', ?) "
+                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                (manifest.model_dump_json(),),
+            )
+            if before_commit is not None:
+                before_commit(self)
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    def _delete_document(self, doc_id: str) -> None:
+        self.db.execute(
+            "DELETE FROM chunk_fts WHERE rowid IN (SELECT chunk_id FROM chunks WHERE doc_id = ?)", (doc_id,)
+        )
+        self.db.execute("DELETE FROM chunks WHERE doc_id = ?", (doc_id,))
+        self.db.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,))
+
+    # -- embeddings cache --------------------------------------------------------------
+    def cached_hashes(self, model_key: str, hashes: Iterable[str]) -> set[str]:
+        wanted = list(set(hashes))
+        found: set[str] = set()
+        for start in range(0, len(wanted), 500):
+            part = wanted[start : start + 500]
+            marks = ",".join("?" * len(part))
+            found.update(
+                row[0]
+                for row in self.db.execute(
+                    f"SELECT text_hash FROM embeddings WHERE model_key = ? AND text_hash IN ({marks})",
+                    [model_key, *part],
+                )
+            )
+        return found
+
+    def put_embeddings(self, model_key: str, hashes: Sequence[str], vectors: np.ndarray) -> None:
+        """Committed at once, so an interrupted run keeps what it embedded."""
+        rows = [(model_key, h, np.asarray(v, dtype="<f4").tobytes()) for h, v in zip(hashes, vectors)]
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            self.db.executemany("INSERT OR REPLACE INTO embeddings VALUES (?, ?, ?)", rows)
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+
+    def chunk_vectors(self, model_key: str, dimension: int) -> tuple[np.ndarray, np.ndarray]:
+        """(chunk ids, vectors) of every chunk, in chunk id order."""
+        rows = self.db.execute(
+            "SELECT c.chunk_id, e.vector FROM chunks c JOIN embeddings e "
+            "ON e.model_key = ? AND e.text_hash = c.embed_hash ORDER BY c.chunk_id",
+            (model_key,),
+        ).fetchall()
+        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        vectors = np.frombuffer(b"".join(r[1] for r in rows), dtype="<f4").reshape(len(rows), dimension)
+        return ids, vectors
+
+    def chunk_count(self) -> int:
+        return self.db.execute("SELECT count(*) FROM chunks").fetchone()[0]
+
+    # -- reading for search ------------------------------------------------------------
+    def keyword_search(self, match: str, limit: int, allowed_sql: tuple[str, list] | None) -> list[tuple[int, float]]:
+        sql = "SELECT rowid, bm25(chunk_fts) FROM chunk_fts WHERE chunk_fts MATCH ?"
+        params: list = [match]
+        if allowed_sql:
+            sql += f" AND rowid IN ({allowed_sql[0]})"
+            params += allowed_sql[1]
+        sql += " ORDER BY bm25(chunk_fts) LIMIT ?"
+        return [(row[0], -row[1]) for row in self.db.execute(sql, [*params, limit])]
+
+    def substring_search(self, needle: str, limit: int, allowed_sql: tuple[str, list] | None) -> list[tuple[int, float]]:
+        """Chunks containing ``needle`` literally, most occurrences first: for queries too short
+        for the word index (a single character)."""
+        escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        sql = (
+            "SELECT c.chunk_id, (length(c.context || c.text) - length(replace(c.context || c.text, ?, ''))) * 1.0"
+            " / length(?) AS n FROM chunks c WHERE (c.context || c.text) LIKE ? ESCAPE '\\'"
+        )
+        params: list = [needle, needle, f"%{escaped}%"]
+        if allowed_sql:
+            sql += f" AND c.chunk_id IN ({allowed_sql[0]})"
+            params += allowed_sql[1]
+        sql += " ORDER BY n DESC, c.chunk_id LIMIT ?"
+        return [(row[0], float(row[1])) for row in self.db.execute(sql, [*params, limit])]
+
+    def filter_sql(self, filters: dict[str, list[str]], within: Sequence[int] | None = None) -> tuple[str, list] | None:
+        """SQL selecting the chunk ids that pass ``filters`` (values of one field are OR-ed) and,
+        when given, are among the chunk ids ``within`` (a theme's practices)."""
+        if not filters and within is None:
+            return None
+        clauses, params = [], []
+        if within is not None:
+            clauses.append(f"c.chunk_id IN ({','.join('?' * len(within))})" if within else "0")
+            params += [int(i) for i in within]
+        for field, values in filters.items():
+            column = FILTER_FIELDS.get(field)
+            if column is None:
+                raise ValueError(f"unknown filter field {field!r}; use one of {', '.join(FILTER_FIELDS)}")
+            clauses.append(f"{column} IN ({','.join('?' * len(values))})")
+            params += [int(v) if field == "year" else v for v in values]
+        where = " AND ".join(clauses)
+        return f"SELECT c.chunk_id FROM chunks c JOIN documents d ON d.doc_id = c.doc_id WHERE {where}", params
+
+    def chunk_ids_for(self, allowed_sql: tuple[str, list]) -> np.ndarray:
+        return np.array([r[0] for r in self.db.execute(*allowed_sql)], dtype=np.int64)
+
+    def chunk_rows(self, chunk_ids: Sequence[int]) -> dict[int, dict]:
+        if not chunk_ids:
+            return {}
+        marks = ",".join("?" * len(chunk_ids))
+        cursor = self.db.execute(
+            "SELECT c.chunk_id, c.doc_id, c.ordinal, c.text, c.context, c.heading_path, c.start, c.end, c.unit,"
+            " c.unit_type, c.page, d.title, d.year, d.doc_type, d.source FROM chunks c JOIN documents d"
+            f" ON d.doc_id = c.doc_id WHERE c.chunk_id IN ({marks})",
+            list(chunk_ids),
+        )
+        names = [col[0] for col in cursor.description]
+        rows = {}
+        for row in cursor:
+            record = dict(zip(names, row))
+            record["heading_path"] = json.loads(record["heading_path"])
+            rows[record["chunk_id"]] = record
+        return rows
+
+    # -- reading for the practices layer ----------------------------------------------------
+    def chunk_spans(self) -> list[tuple[int, str, str, int, int]]:
+        """(chunk id, document, heading path as JSON, start, end) of every chunk, in document order."""
+        return self.db.execute(
+            "SELECT chunk_id, doc_id, heading_path, start, end FROM chunks ORDER BY doc_id, ordinal"
+        ).fetchall()
+
+    def documents_with_text(self, doc_ids: Iterable[str]) -> dict[str, dict]:
+        wanted = list(doc_ids)
+        if not wanted:
+            return {}
+        marks = ",".join("?" * len(wanted))
+        cursor = self.db.execute(
+            f"SELECT doc_id, title, unit, unit_type, year, doc_type, text FROM documents WHERE doc_id IN ({marks})",
+            wanted,
+        )
+        names = [col[0] for col in cursor.description]
+        return {row[0]: dict(zip(names, row)) for row in cursor}
+
+    def vectors_of(self, chunk_ids: Sequence[int], model_key: str, dimension: int) -> dict[int, np.ndarray]:
+        found: dict[int, np.ndarray] = {}
+        for start in range(0, len(chunk_ids), 500):
+            batch = list(chunk_ids[start : start + 500])
+            marks = ",".join("?" * len(batch))
+            for chunk_id, blob in self.db.execute(
+                "SELECT c.chunk_id, e.vector FROM chunks c JOIN embeddings e"
+                f" ON e.model_key = ? AND e.text_hash = c.embed_hash WHERE c.chunk_id IN ({marks})",
+                [model_key, *batch],
+            ):
+                found[chunk_id] = np.frombuffer(blob, dtype="<f4", count=dimension)
+        return found
+
+    def chunk_tokens(self, chunk_ids: Sequence[int]) -> dict[int, set[str]]:
+        if not chunk_ids:
+            return {}
+        marks = ",".join("?" * len(chunk_ids))
+        return {
+            row[0]: set(row[1].split())
+            for row in self.db.execute(f"SELECT rowid, tokens FROM chunk_fts WHERE rowid IN ({marks})", list(chunk_ids))
+        }
+
+    def neighbour_ids(self, chunk_id: int, before: int, after: int) -> list[int]:
+        row = self.db.execute("SELECT doc_id, ordinal FROM chunks WHERE chunk_id = ?", (chunk_id,)).fetchone()
+        if row is None:
+            return []
+        return [
+            r[0]
+            for r in self.db.execute(
+                "SELECT chunk_id FROM chunks WHERE doc_id = ? AND ordinal BETWEEN ? AND ? ORDER BY ordinal",
+                (row[0], row[1] - before, row[1] + after),
+            )
+        ]
+
+    def section_text(self, chunk_id: int) -> str:
+        """The whole section (practice, article) a chunk belongs to, from the document's text."""
+        row = self.db.execute("SELECT doc_id, heading_path FROM chunks WHERE chunk_id = ?", (chunk_id,)).fetchone()
+        if row is None:
+            return ""
+        span = self.db.execute(
+            "SELECT min(start), max(end) FROM chunks WHERE doc_id = ? AND heading_path = ?", row
+        ).fetchone()
+        text = self.db.execute(
+            "SELECT substr(text, ? + 1, ? - ?) FROM documents WHERE doc_id = ?", (span[0], span[1], span[0], row[0])
+        ).fetchone()
+        return text[0] if text else ""
+
+    def facet_counts(self) -> dict[str, dict[str, int]]:
+        facets: dict[str, dict[str, int]] = {}
+        for field, column in FILTER_FIELDS.items():
+            if field == "doc":
+                continue
+            rows = self.db.execute(
+                f"SELECT {column}, count(*) FROM chunks c JOIN documents d ON d.doc_id = c.doc_id"
+                f" GROUP BY {column} ORDER BY count(*) DESC"
+            )
+            facets[field] = {str(value): count for value, count in rows if value not in (None, "")}
+        return facets
+
+    def stats(self) -> dict:
+        docs = self.db.execute("SELECT count(*), max(indexed_at) FROM documents").fetchone()
+        return {
+            "documents": docs[0],
+            "chunks": self.chunk_count(),
+            "last_indexed": docs[1],
+            "cached_embeddings": self.db.execute("SELECT count(*) FROM embeddings").fetchone()[0],
+            "database_bytes": self.path.stat().st_size if self.path.exists() else 0,
+        }
+
+    def documents(self) -> list[dict]:
+        cursor = self.db.execute(
+            "SELECT d.doc_id, d.title, d.unit, d.unit_type, d.year, d.doc_type, d.indexed_at,"
+            " (SELECT count(*) FROM chunks c WHERE c.doc_id = d.doc_id) AS chunks FROM documents d ORDER BY d.doc_id"
+        )
+        names = [col[0] for col in cursor.description]
+        return [dict(zip(names, row)) for row in cursor]
+
+
+def _split_sql(script: str) -> list[str]:
+    return [part.strip() for part in script.split(";") if part.strip()]

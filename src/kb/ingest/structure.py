@@ -1,0 +1,110 @@
+"""Find the heading structure of plain or Markdown Chinese text.
+
+Headings come from Markdown ``#``, whole-line bold titles (as in review articles), and the
+numbering of Chinese documents: ``第X编/分编/章/节/条``, ``一、`` and ``（一）``. An article
+(``第X条``) is a section whose text starts with its own number, so the number is never
+separated from what it says; numbered items inside an article stay in the article.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from kb.ingest.metadata import unit_from_heading
+from kb.records import Section
+
+_NUM = r"[一二三四五六七八九十百千零〇两\d]+"
+_SPACE = r"[ \t　]"
+ARTICLE_RANK = 14
+
+
+@dataclass(frozen=True)
+class _Rule:
+    pattern: re.Pattern
+    rank: int
+    # Whether the heading line is part of the section's text (articles) or only its title.
+    keeps_line: bool = False
+    short_only: bool = False
+
+
+_RULES = (
+    _Rule(re.compile(rf"^\*\*(?P<title>[^*\n]{{1,80}})\*\*{_SPACE}*$"), 15),
+    _Rule(re.compile(rf"^(?P<title>第{_NUM}编(?:{_SPACE}+\S.*)?){_SPACE}*$"), 10),
+    _Rule(re.compile(rf"^(?P<title>第{_NUM}分编(?:{_SPACE}+\S.*)?){_SPACE}*$"), 11),
+    _Rule(re.compile(rf"^(?P<title>第{_NUM}章(?:{_SPACE}+\S.*)?){_SPACE}*$"), 12),
+    _Rule(re.compile(rf"^(?P<title>第{_NUM}节(?:{_SPACE}+\S.*)?){_SPACE}*$"), 13),
+    _Rule(re.compile(rf"^(?P<title>第{_NUM}条(?:之{_NUM})?)(?:{_SPACE}|$)"), ARTICLE_RANK, keeps_line=True),
+    _Rule(re.compile(r"^(?P<title>[一二三四五六七八九十]+、.+)$"), 16, short_only=True),
+    _Rule(re.compile(r"^(?P<title>[（(][一二三四五六七八九十]+[）)].+)$"), 17, short_only=True),
+)
+_MARKDOWN = re.compile(r"^(?P<hashes>#{1,6})[ \t]+(?P<title>.+?)[ \t#]*$")
+_SENTENCE_END = "。；;：:，,！？!?"
+MAX_TITLE_CHARS = 40
+
+
+@dataclass(frozen=True)
+class Heading:
+    title: str
+    rank: int
+    line_start: int
+    body_start: int
+
+
+def find_headings(text: str) -> list[Heading]:
+    headings: list[Heading] = []
+    in_article = False
+    pos = 0
+    for line in text.splitlines(keepends=True):
+        stripped = line.strip()
+        heading = _match_heading(stripped, pos, pos + len(line), in_article)
+        if heading is not None:
+            headings.append(heading)
+            in_article = heading.rank == ARTICLE_RANK
+        pos += len(line)
+    return headings
+
+
+def _match_heading(line: str, start: int, end: int, in_article: bool) -> Heading | None:
+    if not line:
+        return None
+    markdown = _MARKDOWN.match(line)
+    if markdown:
+        return Heading(markdown.group("title").strip(), len(markdown.group("hashes")), start, end)
+    for rule in _RULES:
+        match = rule.pattern.match(line)
+        if not match:
+            continue
+        if rule.short_only and (in_article or len(line) > MAX_TITLE_CHARS or line[-1] in _SENTENCE_END):
+            return None
+        title = match.group("title").strip()
+        return Heading(title, rule.rank, start, start if rule.keeps_line else end)
+    return None
+
+
+def sections_from_text(text: str) -> list[Section]:
+    """Sections in document order; text before the first heading has an empty heading path."""
+    headings = find_headings(text)
+    sections: list[Section] = []
+    stack: list[Heading] = []
+    first = headings[0].line_start if headings else len(text)
+    if text[:first].strip():
+        sections.append(Section(heading_path=[], start=0, end=first))
+    for index, heading in enumerate(headings):
+        while stack and stack[-1].rank >= heading.rank:
+            stack.pop()
+        stack.append(heading)
+        end = headings[index + 1].line_start if index + 1 < len(headings) else len(text)
+        if not text[heading.body_start : end].strip():
+            continue
+        path = [h.title for h in stack]
+        sections.append(Section(heading_path=path, start=heading.body_start, end=end, unit=_unit(path)))
+    return sections
+
+
+def _unit(path: list[str]) -> str:
+    for title in reversed(path):
+        unit = unit_from_heading(title)
+        if unit:
+            return unit
+    return ""

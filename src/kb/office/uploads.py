@@ -1,0 +1,124 @@
+"""Adding uploaded files to the corpus folder and removing documents from it.
+
+Uploads come from a browser: names may hold paths, odd characters or clash with existing
+files, and the same content may arrive twice under other names. Every file is either saved
+under a safe name, reported as a duplicate of what is already there, or refused with a reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import unicodedata
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from kb.config import Settings
+from kb.index import audit
+from kb.index.indexer import IndexReport, index_paths, remove_documents
+from kb.ingest import SKIPPED_NAMES, discover, doc_id_for, supported
+
+UPLOAD_FOLDER = "uploads"
+MAX_NAME_CHARS = 120
+_UNSAFE = re.compile(r"[^\w\u4e00-\u9fff（）()【】《》\-—.，, ]+")
+
+
+class Refused(BaseModel):
+    name: str
+    reason: str
+
+
+class AddResult(BaseModel):
+    saved: list[str] = Field(default_factory=list)  # document ids
+    duplicates: list[Refused] = Field(default_factory=list)
+    refused: list[Refused] = Field(default_factory=list)
+
+
+def safe_name(name: str) -> str:
+    """A file name with no folders, control characters or shell-hostile characters, Chinese kept."""
+    base = unicodedata.normalize("NFC", name.replace("\\", "/").split("/")[-1]).strip()
+    stem, dot, suffix = base.rpartition(".")
+    if not dot:
+        stem, suffix = base, ""
+    stem = _UNSAFE.sub("_", stem).strip(" ._") or "document"
+    suffix = re.sub(r"[^A-Za-z0-9]", "", suffix).lower()
+    stem = stem[: MAX_NAME_CHARS - len(suffix) - 1]
+    return f"{stem}.{suffix}" if suffix else stem
+
+
+def add_files(settings: Settings, files: list[tuple[str, bytes]], actor: str | None = None) -> AddResult:
+    """Save uploads into ``<corpus>/uploads/``; index them with ``index_paths`` afterwards."""
+    result = AddResult()
+    log: list[audit.AuditEntry] = []
+    limit = settings.max_file_mb * 1024 * 1024
+    corpus = Path(settings.corpus_dir)
+    known: dict[str, str] = {}
+    if corpus.exists():
+        existing, _ = discover([corpus], corpus)
+        known = {f.content_hash: f.doc_id for f in existing if f.content_hash}
+    target_dir = corpus / UPLOAD_FOLDER
+    for original, data in files:
+        name = safe_name(original)
+        path = Path(name)
+        if not supported(path):
+            reason = "a README is not indexed" if name.lower() in SKIPPED_NAMES else (
+                f"unsupported file type {path.suffix or '(none)'}")
+            result.refused.append(Refused(name=original, reason=reason))
+            continue
+        digest = hashlib.sha256(data).hexdigest()
+        if len(data) > limit:
+            result.refused.append(
+                Refused(name=original, reason=f"{len(data) / 1e6:.1f} MB is over the {settings.max_file_mb} MB limit")
+            )
+            continue
+        if not data.strip():
+            result.refused.append(Refused(name=original, reason="empty file"))
+            continue
+        if digest in known:
+            result.duplicates.append(Refused(name=original, reason=f"same content as {known[digest]}"))
+            log.append(audit.entry(actor or "", "upload", original, "duplicate", digest, f"same content as {known[digest]}"))
+            continue
+        target_dir.mkdir(parents=True, exist_ok=True)
+        target = _free_path(target_dir / name)
+        temp = target.with_name(f".{target.name}.{os.getpid()}.part")
+        temp.write_bytes(data)
+        os.replace(temp, target)
+        doc_id = doc_id_for(target, corpus)
+        known[digest] = doc_id
+        result.saved.append(doc_id)
+        log.append(audit.entry(actor or "", "upload", doc_id, "saved", digest, f"uploaded as {original}"))
+    if actor:
+        log += [audit.entry(actor, "upload", r.name, "refused", detail=r.reason) for r in result.refused]
+        audit.record(settings.index_dir, log)
+    return result
+
+
+def add_and_index(
+    settings: Settings, files: list[tuple[str, bytes]], progress=None, embedder=None, actor: str | None = None
+) -> tuple[AddResult, IndexReport | None]:
+    added = add_files(settings, files, actor)
+    if not added.saved:
+        return added, None
+    paths = [Path(settings.corpus_dir) / doc_id for doc_id in added.saved]
+    return added, index_paths(settings, paths, embedder=embedder, progress=progress, wait=True, actor=actor)
+
+
+def remove_document(settings: Settings, doc_id: str, actor: str | None = None) -> IndexReport:
+    """Delete the document's file when it lies inside the corpus folder, and drop it from the index."""
+    corpus = Path(settings.corpus_dir).resolve()
+    path = (corpus / doc_id).resolve()
+    if path.is_relative_to(corpus) and path.is_file():
+        path.unlink()
+    return remove_documents(settings, [doc_id], wait=True, actor=actor)
+
+
+def _free_path(path: Path) -> Path:
+    if not path.exists():
+        return path
+    for number in range(2, 10_000):
+        candidate = path.with_name(f"{path.stem}-{number}{path.suffix}")
+        if not candidate.exists():
+            return candidate
+    raise OSError(f"{path.parent}: too many files named {path.name}")

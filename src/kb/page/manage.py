@@ -1,0 +1,141 @@
+"""The 管理 tab: index status and documents for everyone; uploads, removals, re-indexing and the
+change log for whoever may manage."""
+
+from __future__ import annotations
+
+import math
+import threading
+
+import streamlit as st
+
+from kb.config import Settings
+from kb.index import audit
+from kb.index.indexer import index_paths, last_run
+from kb.ingest import LOADERS
+from kb.office.admin import Access, access
+from kb.office.uploads import add_and_index, remove_document
+from kb.page.shared import (
+    cached_embedder,
+    password_attempts,
+    progress_bar,
+    session_tag,
+    show_report,
+)
+from kb.search import Searcher
+
+
+def _manager(settings: Settings) -> str | None:
+    """Who manages in this session (for the audit log), or None while this session may only search."""
+    mode = access(settings.admin_password_hash, st.get_option("server.address"))
+    if mode is Access.CLOSED:
+        st.info("本页面面向网络提供检索与浏览。上传、删除和重建索引需要管理员密码："
+                "请管理员在服务器上运行 `kb admin set-password` 后重启 `kb serve`。")
+        return None
+    if mode is Access.LOOPBACK:
+        st.caption("未设置管理员密码：页面只在本机地址上提供，管理功能对本机开放。")
+        return f"本机会话 {session_tag()}"
+    if st.session_state.get("admin"):
+        st.button("退出管理", key="logout", on_click=st.session_state.pop, args=("admin", None))
+        return f"管理员会话 {session_tag()}"
+    attempts = password_attempts()
+    with st.form("login", clear_on_submit=True):
+        password = st.text_input("管理员密码", type="password", key="password")
+        submitted = st.form_submit_button("登录管理")
+    if submitted:
+        wait = attempts.wait_seconds()
+        if wait:
+            st.error(f"密码错误次数过多，请 {math.ceil(wait)} 秒后再试。")
+        elif attempts.try_password(password, settings.admin_password_hash):
+            st.session_state["admin"] = True
+            audit.record(settings.index_dir, [audit.entry(f"管理员会话 {session_tag()}", "login", "page", "done")])
+            st.rerun()
+        else:
+            audit.record(settings.index_dir, [audit.entry(f"会话 {session_tag()}", "login", "page", "refused",
+                                                          detail="wrong password")])
+            st.error("密码不正确。")
+    return None
+
+
+def manage_view(settings: Settings, settings_json: str, searcher: Searcher, lock: threading.Lock) -> None:
+    with lock:
+        stats = searcher.stats()
+        documents = searcher.documents()
+        manifest = searcher.manifest
+    st.subheader("索引状态")
+    cols = st.columns(4)
+    cols[0].metric("文档", stats["documents"])
+    cols[1].metric("段落", stats["chunks"])
+    cols[2].metric("索引代数", manifest.generation)
+    cols[3].metric("向量维度", manifest.model.dimension)
+    st.caption(
+        f"模型 {manifest.model.name}（{manifest.model.precision}，校验 {manifest.model.revision}）· "
+        f"最近索引 {stats['last_indexed']} · 索引目录 {settings.index_dir}"
+    )
+    report = last_run(settings.index_dir)
+    if report:
+        st.caption(f"上次索引运行 {report.finished_at}：{report.summary()}")
+    if report and report.failed:
+        st.warning("上次索引有文件未能导入：")
+        for failure in report.failed:
+            st.text(failure.reason)
+
+    st.subheader("文档列表")
+    st.dataframe(
+        [
+            {"文档": d["doc_id"], "标题": d["title"], "单位": d["unit"], "年份": d["year"],
+             "类型": d["doc_type"], "段落": d["chunks"], "索引时间": d["indexed_at"]}
+            for d in documents
+        ],
+        hide_index=True, width="stretch",
+    )
+
+    st.subheader("管理")
+    actor = _manager(settings)
+    if actor is None:
+        return
+
+    st.subheader("上传文件")
+    suffixes = sorted({s.lstrip(".") for s in LOADERS})
+    uploads = st.file_uploader(
+        f"支持 {'、'.join(suffixes)}，单个文件不超过 {settings.max_file_mb} MB；保存到 {settings.corpus_dir}/uploads/",
+        type=suffixes, accept_multiple_files=True, key="uploads",
+    )
+    if st.button("导入并建立索引", disabled=not uploads, type="primary"):
+        bar, update = progress_bar("导入中…")
+        added, report = add_and_index(
+            settings, [(f.name, f.getvalue()) for f in uploads], progress=update, embedder=cached_embedder(settings_json),
+            actor=actor,
+        )
+        bar.empty()
+        for item in added.duplicates:
+            st.warning(f"{item.name}：内容重复（{item.reason.replace('same content as', '与已有文件相同：')}），未导入")
+        for item in added.refused:
+            st.error(f"{item.name}：未导入（{item.reason}）")
+        if report:
+            show_report(report)
+
+    st.subheader("删除文档")
+    doomed = st.selectbox("删除文档", [d["doc_id"] for d in documents], index=None, placeholder="选择要删除的文档",
+                          label_visibility="collapsed")
+    if doomed and st.button("删除所选文档", key="remove"):
+        report = remove_document(settings, doomed, actor=actor)
+        st.success(f"已删除 {doomed}（索引第 {report.generation} 代）")
+
+    st.subheader("重新索引")
+    st.caption(f"把 {settings.corpus_dir} 中新增、修改、删除的文件同步到索引；检索在索引期间照常可用。")
+    if st.button("重新索引文档目录", key="reindex"):
+        bar, update = progress_bar("索引中…")
+        report = index_paths(settings, embedder=cached_embedder(settings_json), progress=update, wait=True, actor=actor)
+        bar.empty()
+        show_report(report)
+
+    st.subheader("变更记录")
+    rows = audit.entries(settings.index_dir, 200)
+    if rows:
+        st.dataframe(
+            [{"时间": r.at, "操作者": r.actor, "操作": r.action, "对象": r.target,
+              "内容哈希": r.content_hash[:12], "结果": r.result, "说明": r.detail} for r in rows],
+            hide_index=True, width="stretch",
+        )
+    else:
+        st.caption("还没有变更记录。")

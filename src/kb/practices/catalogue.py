@@ -1,0 +1,142 @@
+"""Practices as things to learn from, not only to search: a catalogue of every unit's practice
+with its lead, key figures and keywords, its theme, similar practices and approach cards.
+
+Everything is read from the indexed documents and their stored embeddings, offline and without a
+language model: nothing here writes text the source does not contain. A practice is a section whose
+heading starts with a unit's name ("五常市政协 发挥协商优势 …"), with any subsections under it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from collections.abc import Iterable
+
+import numpy as np
+
+from kb.index.store import Store
+from kb.ingest.metadata import unit_from_heading, unit_type_of
+from kb.practices.cards import approach_cards, numbered_parts
+from kb.practices.records import Catalogue, Figure, Practice
+from kb.practices.themes import add_keywords, centred, content_words, group_into_themes
+
+_SENTENCE = re.compile(r"[^。！？!?\n]+[。！？!?]*")
+_CLAUSE_BREAK = "，。；！？：,;!?:\n"
+# A count with what it counts: "46个", "12件", "两千多场", "3000余人次", "85%".
+_FIGURE = re.compile(
+    r"(?<![第\d.])(?P<value>\d+(?:\.\d+)?(?:万|亿)?|[一二两三四五六七八九十]*[十百千万亿][一二两三四五六七八九十百千万]*)"
+    r"(?P<approx>余|多)?(?P<measure>%|人次|场次|万元|亿元|元|个|件|次|场|人|名|位|家|条|篇|项|期|户|所|处|批|份|天|册|本|套|座|支|类|组|轮|户|亩|吨)"
+)
+
+
+def build_catalogue(store: Store) -> Catalogue:
+    manifest = store.manifest()
+    if manifest is None:
+        return Catalogue(generation=0, practices=[], themes=[], cards=[])
+    practices, vectors = _practices(store, manifest.model.key(), manifest.model.dimension)
+    vectors = centred(vectors)
+    words = [content_words(f"{p.title}\n{p.text}", p.unit) for p in practices]
+    add_keywords(practices, words)
+    themes = group_into_themes(practices, vectors, words)
+    cards = [card for practice in practices for card in approach_cards(practice)]
+    catalogue = Catalogue(generation=manifest.generation, practices=practices, themes=themes, cards=cards)
+    catalogue._vectors = vectors
+    return catalogue
+
+
+# -- practices ---------------------------------------------------------------------------
+
+
+def _practices(store: Store, model_key: str, dimension: int) -> tuple[list[Practice], np.ndarray]:
+    groups: dict[tuple[str, tuple[str, ...]], list[tuple[int, int, int]]] = {}
+    for chunk_id, doc_id, heading_path, start, end in store.chunk_spans():
+        path = json.loads(heading_path)
+        depth = next((i for i in range(len(path) - 1, -1, -1) if unit_from_heading(path[i])), None)
+        if depth is not None:
+            groups.setdefault((doc_id, tuple(path[: depth + 1])), []).append((chunk_id, start, end))
+    if not groups:
+        return [], np.zeros((0, dimension), dtype=np.float32)
+    documents = store.documents_with_text({doc_id for doc_id, _ in groups})
+    chunk_vectors = store.vectors_of([c for spans in groups.values() for c, _, _ in spans], model_key, dimension)
+
+    practices, vectors = [], []
+    counters: Counter[str] = Counter()
+    for (doc_id, path), spans in sorted(groups.items(), key=lambda item: (item[0][0], min(s for _, s, _ in item[1]))):
+        doc = documents[doc_id]
+        start, end = min(s for _, s, _ in spans), max(e for _, _, e in spans)
+        heading = path[-1]
+        unit = unit_from_heading(heading)
+        raw = doc["text"][start:end]
+        text = raw.strip()
+        start += len(raw) - len(raw.lstrip())
+        counters[doc_id] += 1
+        practices.append(Practice(
+            practice_id=f"{doc_id}#{counters[doc_id]}",
+            doc_id=doc_id,
+            document_title=doc["title"],
+            unit=unit,
+            unit_type=unit_type_of(unit),
+            year=doc["year"],
+            title=heading[len(unit):].strip() or heading,
+            heading=heading,
+            lead=lead_of(text),
+            text=text,
+            start=start,
+            end=start + len(text),
+            chunks=sorted(spans),
+            figures=figures_in(text),
+        ))
+        rows = [chunk_vectors[c] for c, _, _ in spans if c in chunk_vectors]
+        mean = np.mean(rows, axis=0) if rows else np.zeros(dimension, dtype=np.float32)
+        vectors.append(mean / (np.linalg.norm(mean) or 1.0))
+    return practices, np.asarray(vectors, dtype=np.float32)
+
+
+def lead_of(text: str, sentences: int = 2, limit: int = 160) -> str:
+    """The first sentence or two: in these reviews they say who did what, and why."""
+    lead = ""
+    for match in _SENTENCE.finditer(text):
+        sentence = match.group().strip()
+        if not sentence:
+            continue
+        if lead and (len(lead) + len(sentence) > limit or sentences <= 0):
+            break
+        lead += sentence
+        sentences -= 1
+        if sentences <= 0:
+            break
+    return lead
+
+
+def figures_in(text: str, limit: int = 8) -> list[Figure]:
+    """Counts of what was done ("提交提案12件"), not the counts that name a list ("5个原则"):
+    those belong to an approach card."""
+    figures: list[Figure] = []
+    seen: set[str] = set()
+    lists = [(part.start, part.end) for part in numbered_parts(text)]
+    for match in _FIGURE.finditer(text):
+        if any(start <= match.start() < end for start, end in lists):
+            continue
+        value = match.group("value")
+        if value.isdigit() and len(value) == 4 and 1900 <= int(value) <= 2100:
+            continue  # a year
+        clause = _clause_around(text, match.start(), match.end())
+        if clause in seen:
+            continue
+        seen.add(clause)
+        figures.append(Figure(value=value + (match.group("approx") or ""), measure=match.group("measure"), text=clause))
+        if len(figures) == limit:
+            break
+    return figures
+
+
+def _clause_around(text: str, start: int, end: int, width: int = 40) -> str:
+    left = max((text.rfind(ch, 0, start) for ch in _CLAUSE_BREAK), default=-1) + 1
+    right = min((i for i in (text.find(ch, end) for ch in _CLAUSE_BREAK) if i >= 0), default=len(text))
+    left, right = max(left, start - width), min(right, end + width)
+    return text[left:right].strip(" “”\"")
+
+
+def matching(practices: Iterable[Practice], unit: str | None = None, theme: str | None = None) -> list[Practice]:
+    return [p for p in practices if (not unit or p.unit == unit) and (not theme or p.theme == theme)]

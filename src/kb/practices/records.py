@@ -1,0 +1,109 @@
+"""The learning layer's records: a practice with its figures and keywords, themes, approach cards,
+and the catalogue that holds them with one centred vector per practice."""
+
+from __future__ import annotations
+
+import numpy as np
+from pydantic import BaseModel, Field, PrivateAttr
+
+
+class Figure(BaseModel):
+    value: str
+    measure: str
+    text: str  # the clause it is stated in, e.g. "在全区19个街镇挂牌成立委员工作站"
+
+
+class Practice(BaseModel):
+    practice_id: str
+    doc_id: str
+    document_title: str
+    unit: str
+    unit_type: str
+    year: int | None
+    title: str
+    heading: str
+    lead: str
+    text: str
+    start: int
+    end: int
+    # (chunk id, start, end) in document offsets, so a card can point at the chunks holding it.
+    chunks: list[tuple[int, int, int]]
+    figures: list[Figure] = Field(default_factory=list)
+    keywords: list[str] = Field(default_factory=list)
+    theme: str = ""
+
+
+class Theme(BaseModel):
+    name: str
+    keywords: list[str]
+    practice_ids: list[str]
+
+
+class ApproachPart(BaseModel):
+    number: int
+    category: str = ""
+    items: list[str] = Field(default_factory=list)
+    described: bool = True
+
+
+class ApproachCard(BaseModel):
+    name: str
+    unit: str
+    practice_id: str
+    doc_id: str
+    parts: list[ApproachPart]
+    passages: list[str]
+    chunk_ids: list[int]
+
+
+class SimilarPractice(BaseModel):
+    practice_id: str
+    unit: str
+    title: str
+    similarity: float
+    shared_keywords: list[str]
+
+
+class Catalogue(BaseModel):
+    generation: int
+    practices: list[Practice]
+    themes: list[Theme]
+    cards: list[ApproachCard]
+    # One unit vector per practice, in catalogue order: the mean of its chunk embeddings, less
+    # the mean of all practices, so that similarity reflects topic rather than shared genre.
+    # Kept as an array, not a field: the page asks for similar practices of every practice it shows.
+    _vectors: np.ndarray = PrivateAttr(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
+
+    def practice(self, practice_id: str) -> Practice:
+        for practice in self.practices:
+            if practice.practice_id == practice_id:
+                return practice
+        raise KeyError(f"no practice {practice_id!r}; `kb practices` lists them")
+
+    def similar(self, practice_id: str, count: int = 5) -> list[SimilarPractice]:
+        """The closest practices of other units: a unit's own practices are no news to it."""
+        target = self.practice(practice_id)
+        if not len(self._vectors):
+            return []
+        scores = self._vectors @ self._vectors[self.practices.index(target)]
+        found = []
+        for index in np.argsort(-scores):
+            other = self.practices[int(index)]
+            if other.unit == target.unit:
+                continue
+            shared = [word for word in target.keywords if word in other.keywords]
+            found.append(SimilarPractice(practice_id=other.practice_id, unit=other.unit, title=other.title,
+                                         similarity=float(scores[index]), shared_keywords=shared))
+            if len(found) == count:
+                break
+        return found
+
+    def card_for_chunk(self, chunk_id: int) -> ApproachCard | None:
+        for card in self.cards:
+            if chunk_id in card.chunk_ids:
+                return card
+        return None
+
+    def theme_chunk_ids(self, theme: str) -> list[int]:
+        members = next((t.practice_ids for t in self.themes if t.name == theme), [])
+        return [chunk[0] for p in self.practices if p.practice_id in members for chunk in p.chunks]

@@ -1,0 +1,9 @@
+"""Search over an index: the `Searcher` (hybrid, semantic, keyword), query and filter parsing,
+fusion of rankings, and the evidence a hit shows."""
+
+from kb.search.evidence import group_by_document, term_spans
+from kb.search.fusion import rrf
+from kb.search.query import MODES, QueryError, fts_query, parse_filters
+from kb.search.searcher import Searcher
+
+__all__ = ["MODES", "QueryError", "Searcher", "fts_query", "group_by_document", "parse_filters", "rrf", "term_spans"]

@@ -1,0 +1,247 @@
+"""Hybrid retrieval: dense (FAISS) and lexical (FTS5 BM25 over jieba tokens), fused by
+weighted reciprocal rank, since the two scores are on scales that cannot be compared."""
+
+from __future__ import annotations
+
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+from functools import cached_property
+
+import numpy as np
+
+from kb.config import SearchMode, Settings
+from kb.index.indexer import check_compatible
+from kb.index.store import Store
+from kb.index.vectors import VectorIndex, vector_file
+from kb.model.embedder import Embedder
+from kb.practices import Catalogue, build_catalogue
+from kb.records import Hit, RetrieverScore, SearchResponse
+from kb.search.fusion import rrf
+from kb.search.query import MODES, QueryError, fts_query
+from kb.tokenize import tokenize
+
+log = logging.getLogger(__name__)
+
+SHORT_QUERY_CHARS = 2
+
+
+class Searcher:
+    """Opens an index for reading and follows it to newer generations as they are committed."""
+
+    def __init__(self, settings: Settings, embedder: Embedder | None = None):
+        self.settings = settings
+        self.store = Store(settings.index_dir, create=False)
+        if embedder is not None:
+            self.__dict__["embedder"] = embedder
+        self.generation = -1
+        self.vectors: VectorIndex | None = None
+        # Facets, stats and the document list change only with the generation: computed once each.
+        self._per_generation: dict[str, object] = {}
+        try:
+            self.refresh()
+        except BaseException:
+            self.store.close()
+            raise
+
+    @cached_property
+    def embedder(self) -> Embedder:
+        return Embedder(self.settings)
+
+    @cached_property
+    def _keyword_worker(self) -> ThreadPoolExecutor:
+        return ThreadPoolExecutor(max_workers=1, thread_name_prefix="kb-keyword")
+
+    def refresh(self) -> bool:
+        """Reload if a newer generation was committed; True when it did."""
+        manifest = self.store.manifest()
+        if manifest is None:
+            raise QueryError(f"the index at {self.settings.index_dir} is empty: run `kb index` first")
+        if manifest.generation == self.generation:
+            return False
+        self.manifest = manifest
+        path = vector_file(self.settings.index_dir, manifest.generation)
+        if path.exists():
+            self.vectors = VectorIndex.load(path, manifest.vector_index)
+        else:
+            log.warning("%s is missing; rebuilding vectors in memory (run `kb check --repair`)", path)
+            ids, vectors = self.store.chunk_vectors(manifest.model.key(), manifest.model.dimension)
+            self.vectors = VectorIndex.build(ids, vectors, manifest.vector_index or None)
+        self.generation = manifest.generation
+        self._per_generation = {}
+        return True
+
+    def _memo(self, name: str, compute):
+        self.refresh()
+        if name not in self._per_generation:
+            self._per_generation[name] = compute()
+        return self._per_generation[name]
+
+    def check_model(self) -> None:
+        check_compatible(self.manifest, self.embedder.identity, self.manifest.chunking)
+
+    def search(
+        self,
+        query: str,
+        mode: SearchMode | None = None,
+        k: int | None = None,
+        filters: dict[str, list[str]] | None = None,
+        semantic_weight: float | None = None,
+        keyword_weight: float | None = None,
+    ) -> SearchResponse:
+        started = time.perf_counter()
+        self.refresh()
+        mode = mode or self.settings.mode
+        if mode not in MODES:
+            raise QueryError(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
+        # A NUL is never meant, and SQLite's length() stops at one.
+        query = (query or "").replace("\x00", "").strip()
+        if not query:
+            raise QueryError("the query is empty")
+        k = k or self.settings.top_k
+        depth = max(self.settings.candidates, k)
+        filters = dict(filters or {})
+        themes = filters.pop("theme", None)
+        try:
+            allowed_sql = self.store.filter_sql(filters, self.theme_chunk_ids(themes) if themes else None)
+        except ValueError as exc:
+            raise QueryError(str(exc)) from exc
+        tokens = tokenize(query)
+
+        semantic: list[tuple[int, float]] = []
+        keyword: list[tuple[int, float]] = []
+        pending = None
+        if mode in ("hybrid", "semantic"):
+            self.check_model()
+            allowed = self.store.chunk_ids_for(allowed_sql) if allowed_sql else None
+            if mode == "hybrid":
+                # SQLite releases the GIL while it runs FTS5, and the query is embedded on one torch
+                # thread: the keyword search runs on the other core meanwhile, so hybrid costs about
+                # as much as its slower half (bench/speed.py).
+                pending = self._keyword_worker.submit(self._keyword, query, tokens, depth, allowed_sql)
+            semantic = self.vectors.search(self.embedder.embed_query(query), depth, allowed)
+        if pending is not None:
+            keyword = pending.result()
+        elif mode == "keyword":
+            keyword = self._keyword(query, tokens, depth, allowed_sql)
+
+        if mode == "semantic":
+            fused = semantic
+        elif mode == "keyword":
+            fused = keyword
+        else:
+            weights = {
+                "semantic": self.settings.semantic_weight if semantic_weight is None else semantic_weight,
+                "keyword": self.settings.keyword_weight if keyword_weight is None else keyword_weight,
+            }
+            fused = rrf(
+                {"semantic": [i for i, _ in semantic], "keyword": [i for i, _ in keyword]},
+                weights,
+                self.settings.rrf_k,
+            )
+        hits = self._hits(fused[:k], semantic, keyword, tokens)
+        return SearchResponse(
+            query=query, mode=mode, hits=hits, seconds=time.perf_counter() - started, generation=self.generation
+        )
+
+    def _keyword(self, query: str, tokens: list[str], depth: int, allowed_sql) -> list[tuple[int, float]]:
+        results = self.store.keyword_search(fts_query(tokens), depth, allowed_sql) if tokens else []
+        if len(query) <= SHORT_QUERY_CHARS and len(results) < depth:
+            # Too short for the word index to be sure (jieba may have glued the character
+            # into longer words): add literal matches after the word matches.
+            seen = {chunk_id for chunk_id, _ in results}
+            for chunk_id, count in self.store.substring_search(query, depth, allowed_sql):
+                if chunk_id not in seen:
+                    results.append((chunk_id, count))
+        return results[:depth]
+
+    def more_like_this(self, chunk_id: int, k: int | None = None) -> SearchResponse:
+        """Passages nearest to a stored chunk, the chunk itself left out."""
+        started = time.perf_counter()
+        self.refresh()
+        k = k or self.settings.top_k
+        try:
+            vector = self.vectors.index.reconstruct(int(chunk_id))
+        except RuntimeError as exc:
+            raise QueryError(f"no chunk {chunk_id} in the index") from exc
+        semantic = [(i, s) for i, s in self.vectors.search(np.asarray(vector), k + 1) if i != chunk_id][:k]
+        hits = self._hits(semantic, semantic, [], [])
+        return SearchResponse(
+            query=f"more like #{chunk_id}", mode="semantic", hits=hits,
+            seconds=time.perf_counter() - started, generation=self.generation,
+        )
+
+    def chunk(self, chunk_id: int) -> dict:
+        rows = self.store.chunk_rows([chunk_id])
+        if chunk_id not in rows:
+            raise QueryError(f"no chunk {chunk_id} in the index")
+        return rows[chunk_id]
+
+    def section_text(self, chunk_id: int) -> str:
+        return self.store.section_text(chunk_id)
+
+    def facets(self) -> dict[str, dict[str, int]]:
+        return self._memo("facets", self.store.facet_counts)
+
+    def stats(self) -> dict:
+        return self._memo("stats", self.store.stats)
+
+    def documents(self) -> list[dict]:
+        return self._memo("documents", self.store.documents)
+
+    def catalogue(self) -> Catalogue:
+        return self._memo("catalogue", lambda: build_catalogue(self.store))
+
+    def theme_chunk_ids(self, themes: list[str]) -> list[int]:
+        catalogue = self.catalogue()
+        known = {theme.name for theme in catalogue.themes}
+        unknown = [theme for theme in themes if theme not in known]
+        if unknown:
+            raise QueryError(f"unknown theme {unknown[0]!r}; `kb practices themes` lists them")
+        return [chunk_id for theme in themes for chunk_id in catalogue.theme_chunk_ids(theme)]
+
+    def neighbours(self, chunk_id: int, before: int = 1, after: int = 1) -> list[dict]:
+        ids = self.store.neighbour_ids(chunk_id, before, after)
+        rows = self.store.chunk_rows(ids)
+        return [rows[i] for i in ids]
+
+    def _hits(self, fused, semantic, keyword, tokens) -> list[Hit]:
+        ids = [chunk_id for chunk_id, _ in fused]
+        rows = self.store.chunk_rows(ids)
+        chunk_tokens = self.store.chunk_tokens(ids) if tokens else {}
+        semantic_at = {i: RetrieverScore(rank=r, score=s) for r, (i, s) in enumerate(semantic, start=1)}
+        keyword_at = {i: RetrieverScore(rank=r, score=s) for r, (i, s) in enumerate(keyword, start=1)}
+        hits = []
+        for chunk_id, score in fused:
+            row = rows.get(chunk_id)
+            if row is None:  # deleted between the two reads; the next refresh drops it
+                continue
+            present = chunk_tokens.get(chunk_id, set())
+            lowered = row["text"].lower()
+            matched = [t for t in dict.fromkeys(tokens) if t in present and t in lowered]
+            hits.append(
+                Hit(
+                    chunk_id=chunk_id,
+                    doc_id=row["doc_id"],
+                    document=row["title"],
+                    unit=row["unit"],
+                    unit_type=row["unit_type"],
+                    year=row["year"],
+                    doc_type=row["doc_type"],
+                    heading_path=row["heading_path"],
+                    text=row["text"],
+                    start=row["start"],
+                    end=row["end"],
+                    page=row["page"],
+                    score=float(score),
+                    semantic=semantic_at.get(chunk_id),
+                    keyword=keyword_at.get(chunk_id),
+                    matched_terms=matched,
+                )
+            )
+        return hits
+
+    def close(self) -> None:
+        if "_keyword_worker" in self.__dict__:
+            self._keyword_worker.shutdown(wait=True)
+        self.store.close()

@@ -1,0 +1,101 @@
+"""The package map stays true: imports run one way through the layers, and no module outgrows
+one concept. Reads the sources' import statements; imports nothing of kb itself."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from conftest import ROOT
+
+SRC = ROOT / "src" / "kb"
+GROUND = {"config", "records", "tokenize", "hashing", "__init__"}
+FRONT_DOORS = {"__main__": "cli"}  # `python -m kb` is the CLI
+# What each layer may import besides the ground floor and itself; data flows down this table.
+ALLOWED = {
+    "ingest": set(),
+    "model": set(),
+    "index": {"ingest", "model"},
+    "practices": {"ingest", "index"},
+    "search": {"ingest", "model", "index", "practices"},
+    "office": {"ingest", "model", "index"},
+    "evaluate": {"ingest", "model", "index", "search"},
+    "page": {"ingest", "model", "index", "practices", "search", "office"},
+    "cli": {"ingest", "model", "index", "practices", "search", "office", "evaluate", "page"},
+}
+MAX_LINES = 400
+
+
+def _layer(module: str) -> str:
+    """`kb.index.store` -> index; `kb.config` -> ground."""
+    parts = module.split(".")
+    if len(parts) == 2 and parts[1] in FRONT_DOORS:
+        return FRONT_DOORS[parts[1]]
+    return "ground" if len(parts) < 2 or parts[1] in GROUND else parts[1]
+
+
+def _module_of(path: Path) -> str:
+    relative = path.relative_to(SRC.parent).with_suffix("")
+    return ".".join(relative.parts)
+
+
+def _kb_imports(path: Path) -> list[str]:
+    """Every kb module a file imports, at the top or inside a function."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found += [alias.name for alias in node.names if alias.name.split(".")[0] in ("kb", "app")]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            if node.module == "kb":
+                found += [f"kb.{alias.name}" for alias in node.names]
+            elif node.module.split(".")[0] in ("kb", "app"):
+                found.append(node.module)
+    return found
+
+
+def _sources() -> list[Path]:
+    return sorted(SRC.rglob("*.py"))
+
+
+def test_every_layer_is_a_known_package():
+    layers = {_layer(_module_of(path)) for path in _sources()}
+    assert layers <= set(ALLOWED) | {"ground"}, layers - set(ALLOWED)
+
+
+def test_imports_run_down_the_layers():
+    wrong = []
+    for path in _sources():
+        layer = _layer(_module_of(path))
+        allowed = {layer, "ground"} | ALLOWED.get(layer, set())
+        for imported in _kb_imports(path):
+            if imported.split(".")[0] == "app":
+                wrong.append(f"{path.relative_to(ROOT)} imports app.py")
+            elif _layer(imported) not in allowed:
+                wrong.append(f"{path.relative_to(ROOT)} ({layer}) imports {imported}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_the_issue_rules_in_particular():
+    """The rules README states, checked by name so a change to the table above cannot drop them."""
+    for low in ("model", "index", "ingest"):
+        assert not ALLOWED[low] & {"search", "cli", "page"}
+    assert "model" not in ALLOWED["ingest"]
+
+
+def test_the_ground_floor_imports_only_itself():
+    for path in _sources():
+        if _layer(_module_of(path)) == "ground":
+            assert all(_layer(m) == "ground" for m in _kb_imports(path)), path
+
+
+def test_no_module_outgrows_one_concept():
+    long = {str(p.relative_to(ROOT)): n for p in _sources() if (n := len(p.read_text().splitlines())) > MAX_LINES}
+    assert not long, f"split these by concept: {long}"
+
+
+def test_the_checker_sees_a_wrong_import(tmp_path):
+    """The walk finds imports inside functions too, which is where kb imports lazily."""
+    sample = tmp_path / "sample.py"
+    sample.write_text("def f():\n    from kb.search import Searcher\n    import kb.page\n", encoding="utf-8")
+    assert _kb_imports(sample) == ["kb.search", "kb.page"]
+    assert _layer("kb.search.searcher") == "search" and _layer("kb.config") == "ground"
