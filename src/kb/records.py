@@ -4,6 +4,17 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+# What a search can be filtered by (`--filter FIELD=VALUE`, the page's filters): the one list that
+# the CLI's help, its errors and the store's SQL are made from.
+FILTER_FIELDS = {
+    "unit": "a unit; a unique part of its name will do (民盟, 五常)",
+    "unit_type": "县市政协, 区政协, 市政协专门委员会, 民主党派, 市政协 or 其他",
+    "year": "a year, 1900-2100",
+    "doc_type": "综述, 政策文件, 法律法规, 提案 or 其他",
+    "doc": "a document id (its path under the corpus folder)",
+    "theme": "a practice theme (`kb practices themes`)",
+}
+
 
 class DocumentMetadata(BaseModel):
     """What a user filters by. Empty fields are unknown, never guessed."""
@@ -78,6 +89,8 @@ class SearchResponse(BaseModel):
     hits: list[Hit]
     seconds: float
     generation: int
+    # What the user should know about the query: unknown filter values, with close matches.
+    notices: list[str] = Field(default_factory=list)
 
 
 class ModelIdentity(BaseModel):

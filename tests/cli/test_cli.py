@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from conftest import STARD, kb
+
 
 def test_index_search_show_stats(tmp_path, fixture_corpus):
     corpus = tmp_path / "corpus"

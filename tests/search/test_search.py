@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import math
 from collections import Counter
-from pathlib import Path
 
 import numpy as np
 import pytest

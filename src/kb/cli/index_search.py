@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from kb.cli.main import Progress, fail, handle_errors, main, settings_from
+from kb.records import FILTER_FIELDS
 
 
 @main.command()
@@ -48,7 +49,7 @@ def index(ctx, paths, corpus_dir, rebuild, wait, strict, as_json, quiet):
               help="Retriever (default: hybrid).")
 @click.option("-k", "--top-k", type=click.IntRange(1, 1000), default=None, help="Number of hits (default 10).")
 @click.option("-f", "--filter", "filters", multiple=True, metavar="FIELD=VALUE",
-              help="unit, unit_type, year, doc_type or doc; repeat a field to allow several values.")
+              help=f"{', '.join(FILTER_FIELDS)}; repeat a field to allow several values.")
 @click.option("--json", "as_json", is_flag=True, help="Print the hits as a JSON list.")
 @click.pass_context
 @handle_errors
@@ -63,6 +64,8 @@ def search(ctx, query, mode, top_k, filters, as_json):
         response = searcher.search(query, mode=mode, k=top_k, filters=wanted)
     finally:
         searcher.close()
+    for notice in response.notices:
+        click.echo(f"Warning: {notice}", err=True)
     if as_json:
         click.echo(json.dumps([hit.model_dump() for hit in response.hits], ensure_ascii=False, indent=2))
         return
@@ -149,15 +152,15 @@ def stats(ctx, as_json):
     finally:
         store.close()
     if manifest is None:
-        fail(f"the index at {settings.index_dir} is empty: run `kb index` first")
+        fail(f"the index at {settings.index_dir.resolve()} is empty: run `kb index` first")
     if as_json:
         click.echo(json.dumps(
-            {"index_dir": str(settings.index_dir), **info, "manifest": manifest.model_dump(), "facets": facets},
+            {"index_dir": str(settings.index_dir.resolve()), **info, "manifest": manifest.model_dump(), "facets": facets},
             ensure_ascii=False, indent=2,
         ))
         return
     model = manifest.model
-    click.echo(f"index        {settings.index_dir}")
+    click.echo(f"index        {settings.index_dir.resolve()}")
     click.echo(f"documents    {info['documents']}")
     click.echo(f"chunks       {info['chunks']}")
     click.echo(f"model        {model.name} ({model.dimension} dims, {model.precision}, revision {model.revision})")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -40,6 +41,10 @@ def handle_errors(command):
         except ValidationError as exc:
             problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors())
             fail(f"invalid setting: {problems}")
+        except BrokenPipeError:
+            # The reader went away (`kb search … | head`): nothing is left to say to it.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(0)
         except KeyboardInterrupt:
             fail("interrupted; the index keeps its last committed state")
         except Exception as exc:
@@ -82,27 +87,60 @@ class Progress:
 
 
 def settings_from(ctx: click.Context, **overrides) -> Settings:
-    root = ctx.find_root().params
     return Settings.load(
-        config_file=root.get("config"),
-        index_dir=root.get("index_dir"),
+        config_file=ctx.meta.get(_LOCATION + "config"),
+        index_dir=ctx.meta.get(_LOCATION + "index_dir"),
         **overrides,
     )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option(
-    "--index-dir", type=click.Path(path_type=Path), envvar="KB_INDEX_DIR", show_envvar=True,
-    help="Index folder (default: index/).",
-)
-@click.option(
-    "--config", type=click.Path(path_type=Path, dir_okay=False), default=None, envvar="KB_CONFIG",
-    help="Settings file (default: ./kb.toml when present).",
-)
+def config_file_of(ctx: click.Context) -> Path | None:
+    return ctx.meta.get(_LOCATION + "config")
+
+
+_LOCATION = "kb.location."
+
+
+def _remember_location(ctx: click.Context, param: click.Parameter, value):
+    """--index-dir and --config may come before the command or after it; ctx.meta is shared by the
+    whole chain, so the command's settings see either. A value typed on the command line wins over
+    one from the environment, wherever it was typed."""
+    key = _LOCATION + param.name
+    typed = ctx.get_parameter_source(param.name) is click.core.ParameterSource.COMMANDLINE
+    if value is not None and (typed or key not in ctx.meta):
+        ctx.meta[key] = value
+    return value
+
+
+def location_params() -> list[click.Option]:
+    return [
+        click.Option(["--index-dir"], type=click.Path(path_type=Path), envvar="KB_INDEX_DIR", show_envvar=True,
+                     expose_value=False, callback=_remember_location, help="Index folder (default: index/)."),
+        click.Option(["--config"], type=click.Path(path_type=Path, dir_okay=False), envvar="KB_CONFIG",
+                     show_envvar=True, expose_value=False, callback=_remember_location,
+                     help="Settings file (default: ./kb.toml when present)."),
+    ]
+
+
+class KbGroup(click.Group):
+    """A group whose commands (and sub-groups, and theirs) all take --index-dir and --config, so
+    `kb search q --index-dir X` works as README says, as well as `kb --index-dir X search q`."""
+
+    group_class = type
+
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        cmd.params.extend(location_params())
+        super().add_command(cmd, name)
+
+
+@click.group(cls=KbGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-v", "--verbose", is_flag=True, help="Log what kb does.")
 @click.version_option(package_name="kb")
-def main(index_dir, config, verbose):
+def main(verbose):
     """Search Chinese documents by meaning and by words, offline."""
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(message)s")
     # pypdf logs what it repairs in damaged files; kb reports those files itself, once each.
     logging.getLogger("pypdf").setLevel(logging.INFO if verbose else logging.ERROR)
+
+
+main.params[:0] = location_params()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from kb.cli.main import handle_errors, main, settings_from
+from kb.cli.main import config_file_of, handle_errors, main, settings_from
 
 
 @main.group()
@@ -32,7 +32,7 @@ def admin_set_password(ctx, password_stdin):
         password = sys.stdin.readline().rstrip("\n")
     else:
         password = click.prompt("New admin password", hide_input=True, confirmation_prompt=True)
-    config_file = ctx.find_root().params.get("config") or Path("kb.toml")
+    config_file = config_file_of(ctx) or Path("kb.toml")
     save_password_hash(config_file, hash_password(password))
     settings = settings_from(ctx)
     audit.record(settings.index_dir, [audit.entry(audit.cli_actor(), "set-password", str(config_file), "done")])
@@ -112,7 +112,7 @@ def serve(ctx, corpus_dir, host, port):
     settings = settings_from(ctx, corpus_dir=corpus_dir)
     env = {**os.environ, "KB_INDEX_DIR": str(settings.index_dir.resolve()),
            "KB_CORPUS_DIR": str(settings.corpus_dir.resolve())}
-    root_config = ctx.find_root().params.get("config")
+    root_config = config_file_of(ctx)
     if root_config:
         env["KB_CONFIG"] = str(Path(root_config).resolve())
     command = [
@@ -128,7 +128,7 @@ def serve(ctx, corpus_dir, host, port):
     ]
     from kb.office.admin import Access, access
 
-    click.echo(f"kb page on http://{host}:{port}/ (index {settings.index_dir}); Ctrl+C stops it", err=True)
+    click.echo(f"kb page on http://{host}:{port}/ (index {settings.index_dir.resolve()}); Ctrl+C stops it", err=True)
     if access(settings.admin_password_hash, host) is Access.CLOSED:
         click.echo("no admin password is set: on this address the page only searches; "
                    "`kb admin set-password` opens uploads and removals to whoever knows it", err=True)

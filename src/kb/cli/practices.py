@@ -18,7 +18,7 @@ def _catalogue(ctx: click.Context):
     store = Store(settings.index_dir, create=False)
     try:
         if store.manifest() is None:
-            fail(f"the index at {settings.index_dir} is empty: run `kb index` first")
+            fail(f"the index at {settings.index_dir.resolve()} is empty: run `kb index` first")
         return build_catalogue(store)
     finally:
         store.close()
@@ -41,6 +41,8 @@ def practices(ctx, unit, theme, fmt, output):
     catalogue = _catalogue(ctx)
     if theme and theme not in {t.name for t in catalogue.themes}:
         fail(f"unknown theme {theme!r}; `kb practices themes` lists them")
+    if unit:
+        unit = _unit_named(catalogue, unit)
     chosen = matching(catalogue.practices, unit, theme)
     if unit and not chosen:
         fail(f"no practice of unit {unit!r}; `kb practices` lists the units")
@@ -96,9 +98,24 @@ def practices_show(ctx, which, count, as_json):
         click.echo("\n" + card_markdown(card))
 
 
+def _unit_named(catalogue, name: str) -> str:
+    """The unit a short name stands for (民盟 → 民盟哈尔滨市委), or a failure naming the candidates."""
+    from kb.search import close_matches, resolve_unit
+
+    units = [p.unit for p in catalogue.practices]
+    unit = resolve_unit(name, units)
+    if unit is None:
+        hint = close_matches(name, units)
+        fail(f"no practice of unit {name!r}" + (f"; did you mean {', '.join(hint)}?" if hint else
+                                                 "; `kb practices` lists the units"))
+    return unit
+
+
 def _pick_practice(catalogue, which: str):
     if which.isdigit() and 1 <= int(which) <= len(catalogue.practices):
         return catalogue.practices[int(which) - 1]
+    if not any(which == p.practice_id for p in catalogue.practices):
+        which = _unit_named(catalogue, which)
     found = [p for p in catalogue.practices if which in (p.practice_id, p.unit)]
     if len(found) == 1:
         return found[0]

@@ -15,7 +15,8 @@ from kb.ingest.metadata import unit_type_of
 from kb.records import Chunk, Document, IndexManifest
 
 DB_NAME = "kb.sqlite3"
-FILTER_FIELDS = {
+# The SQL column behind each filter field of kb.records.FILTER_FIELDS (theme is resolved to chunk ids).
+FILTER_COLUMNS = {
     "unit": "c.unit",
     "unit_type": "c.unit_type",
     "year": "d.year",
@@ -252,9 +253,9 @@ class Store:
             clauses.append(f"c.chunk_id IN ({','.join('?' * len(within))})" if within else "0")
             params += [int(i) for i in within]
         for field, values in filters.items():
-            column = FILTER_FIELDS.get(field)
+            column = FILTER_COLUMNS.get(field)
             if column is None:
-                raise ValueError(f"unknown filter field {field!r}; use one of {', '.join(FILTER_FIELDS)}")
+                raise ValueError(f"unknown filter field {field!r}; use one of {', '.join(FILTER_COLUMNS)}")
             clauses.append(f"{column} IN ({','.join('?' * len(values))})")
             params += [int(v) if field == "year" else v for v in values]
         where = " AND ".join(clauses)
@@ -349,7 +350,7 @@ class Store:
 
     def facet_counts(self) -> dict[str, dict[str, int]]:
         facets: dict[str, dict[str, int]] = {}
-        for field, column in FILTER_FIELDS.items():
+        for field, column in FILTER_COLUMNS.items():
             if field == "doc":
                 continue
             rows = self.db.execute(

@@ -1,5 +1,5 @@
 """What a user's query and filters become before retrieval: FTS5 syntax that cannot be injected,
-filters as {field: [values]}, and the error type for input the user must fix."""
+and the error type for input the user must fix."""
 
 from __future__ import annotations
 
@@ -16,17 +16,3 @@ def fts_query(tokens: list[str]) -> str:
     become query syntax (AND, NEAR, *, ^, parentheses, column filters)."""
     unique = list(dict.fromkeys(tokens))[:MAX_QUERY_TERMS]
     return " OR ".join('"' + token.replace('"', '""') + '"' for token in unique)
-
-
-def parse_filters(pairs: list[str] | None) -> dict[str, list[str]]:
-    """``field=value`` strings to {field: [values]}; repeating a field ORs its values."""
-    filters: dict[str, list[str]] = {}
-    for pair in pairs or []:
-        field, sep, value = pair.partition("=")
-        if not sep or not field.strip() or not value.strip():
-            raise QueryError(f"filter {pair!r} is not field=value")
-        field = field.strip()
-        if field == "year" and not value.strip().isdigit():
-            raise QueryError(f"filter year={value!r}: the year must be a number")
-        filters.setdefault(field, []).append(value.strip())
-    return filters

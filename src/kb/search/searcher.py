@@ -17,6 +17,7 @@ from kb.index.vectors import VectorIndex, vector_file
 from kb.model.embedder import Embedder
 from kb.practices import Catalogue, build_catalogue
 from kb.records import Hit, RetrieverScore, SearchResponse
+from kb.search.filters import check_filters
 from kb.search.fusion import rrf
 from kb.search.query import MODES, QueryError, fts_query
 from kb.tokenize import tokenize
@@ -56,7 +57,7 @@ class Searcher:
         """Reload if a newer generation was committed; True when it did."""
         manifest = self.store.manifest()
         if manifest is None:
-            raise QueryError(f"the index at {self.settings.index_dir} is empty: run `kb index` first")
+            raise QueryError(f"the index at {self.settings.index_dir.resolve()} is empty: run `kb index` first")
         if manifest.generation == self.generation:
             return False
         self.manifest = manifest
@@ -100,7 +101,8 @@ class Searcher:
             raise QueryError("the query is empty")
         k = k or self.settings.top_k
         depth = max(self.settings.candidates, k)
-        filters = dict(filters or {})
+        filters = filters or {}
+        filters, notices = check_filters(filters, {field: self.filter_values(field) for field in filters})
         themes = filters.pop("theme", None)
         try:
             allowed_sql = self.store.filter_sql(filters, self.theme_chunk_ids(themes) if themes else None)
@@ -141,7 +143,8 @@ class Searcher:
             )
         hits = self._hits(fused[:k], semantic, keyword, tokens)
         return SearchResponse(
-            query=query, mode=mode, hits=hits, seconds=time.perf_counter() - started, generation=self.generation
+            query=query, mode=mode, hits=hits, seconds=time.perf_counter() - started, generation=self.generation,
+            notices=notices,
         )
 
     def _keyword(self, query: str, tokens: list[str], depth: int, allowed_sql) -> list[tuple[int, float]]:
@@ -193,12 +196,18 @@ class Searcher:
         return self._memo("catalogue", lambda: build_catalogue(self.store))
 
     def theme_chunk_ids(self, themes: list[str]) -> list[int]:
+        """The chunks of these themes' practices; a theme that does not exist has none."""
         catalogue = self.catalogue()
-        known = {theme.name for theme in catalogue.themes}
-        unknown = [theme for theme in themes if theme not in known]
-        if unknown:
-            raise QueryError(f"unknown theme {unknown[0]!r}; `kb practices themes` lists them")
         return [chunk_id for theme in themes for chunk_id in catalogue.theme_chunk_ids(theme)]
+
+    def filter_values(self, field: str) -> list[str]:
+        """Every value a filter field has in this generation, to check what a user typed. Themes
+        only when asked for: they need the catalogue, which a plain search never builds."""
+        if field == "doc":
+            return [row["doc_id"] for row in self.documents()]
+        if field == "theme":
+            return [theme.name for theme in self.catalogue().themes]
+        return list(self.facets().get(field, {}))
 
     def neighbours(self, chunk_id: int, before: int = 1, after: int = 1) -> list[dict]:
         ids = self.store.neighbour_ids(chunk_id, before, after)

@@ -1,0 +1,71 @@
+"""Filters as users type them: ``field=value`` pairs checked against the one list of fields, units
+found by a unique part of their name, and values the index has never seen reported with the
+closest ones it has, so that a typo does not look like an empty knowledge base."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Mapping
+
+from kb.records import FILTER_FIELDS
+from kb.search.query import QueryError
+
+YEARS = range(1900, 2101)
+
+
+def parse_filters(pairs: list[str] | None) -> dict[str, list[str]]:
+    """``field=value`` strings to {field: [values]}; repeating a field ORs its values."""
+    filters: dict[str, list[str]] = {}
+    for pair in pairs or []:
+        field, sep, value = pair.partition("=")
+        field, value = field.strip(), value.strip()
+        if not sep or not field or not value:
+            raise QueryError(f"filter {pair!r} is not field=value")
+        if field not in FILTER_FIELDS:
+            raise QueryError(f"unknown filter field {field!r}; use one of {', '.join(FILTER_FIELDS)}")
+        if field == "year" and not (value.isascii() and value.isdigit() and int(value) in YEARS):
+            raise QueryError(f"filter year={value!r}: the year must be a number from {YEARS[0]} to {YEARS[-1]}")
+        filters.setdefault(field, []).append(value)
+    return filters
+
+
+def resolve_unit(name: str, units: Iterable[str]) -> str | None:
+    """The unit ``name`` stands for: itself, or the one unit whose name contains it (民盟 →
+    民盟哈尔滨市委). None when no unit does; QueryError when several do."""
+    units = list(dict.fromkeys(units))
+    if name in units:
+        return name
+    found = [unit for unit in units if name in unit]
+    if len(found) > 1:
+        raise QueryError(f"ambiguous unit {name!r}: it could be {', '.join(found[:8])}"
+                         + (f" and {len(found) - 8} more" if len(found) > 8 else ""))
+    return found[0] if found else None
+
+
+def close_matches(value: str, known: Iterable[str], count: int = 3) -> list[str]:
+    known = list(dict.fromkeys(known))
+    containing = [k for k in known if value in k or k in value]
+    similar = difflib.get_close_matches(value, known, n=count, cutoff=0.5)
+    return list(dict.fromkeys(containing + similar))[:count]
+
+
+def check_filters(
+    filters: Mapping[str, list[str]], known: Mapping[str, Iterable[str]]
+) -> tuple[dict[str, list[str]], list[str]]:
+    """Units resolved to their full names, and a notice for each value the index has never seen
+    (the search still runs; that value matches nothing). ``known``: the values per field."""
+    resolved: dict[str, list[str]] = {}
+    notices: list[str] = []
+    for field, values in filters.items():
+        seen = list(known.get(field, ()))
+        kept = []
+        for value in values:
+            if field == "unit":
+                value = resolve_unit(value, seen) or value
+            if value not in seen:
+                hint = close_matches(value, seen)
+                suggestion = f"; did you mean {', '.join(hint)}?" if hint else ""
+                notices.append(f"no {field} {value!r} in the index{suggestion}")
+            kept.append(value)
+        resolved[field] = kept
+    return resolved, notices
