@@ -62,6 +62,19 @@ def seed_index(tmp_path_factory, fixture_corpus, embedder):
 
 
 @pytest.fixture(scope="session")
+def bundled_index(tmp_path_factory, embedder):
+    """Settings of an index over the whole bundled corpus (the seed review and 27 laws), as a new
+    user's `kb index` builds it: where laws can outrank practices (read-only for the tests)."""
+    from kb.config import Settings
+    from kb.index.indexer import index_paths
+
+    settings = Settings(corpus_dir=CORPUS, index_dir=tmp_path_factory.mktemp("bundled-index"))
+    report = index_paths(settings, embedder=embedder)
+    assert not report.failed, report.failed
+    return settings
+
+
+@pytest.fixture(scope="session")
 def searcher(seed_index, embedder):
     from kb.search import Searcher
 

@@ -14,6 +14,8 @@ DEFAULT_MODEL = "multilingual-e5-small"
 
 SearchMode = Literal["hybrid", "semantic", "keyword"]
 Precision = Literal["fp32", "bf16", "int8"]
+Fusion = Literal["convex", "rrf"]
+RuntimeName = Literal["auto", "onnx", "torch"]
 
 
 class Settings(BaseModel):
@@ -26,8 +28,13 @@ class Settings(BaseModel):
     query_prompt: str | None = None
     passage_prompt: str | None = None
     precision: Precision = "fp32"
+    # Which runtime embeds (kb.model.runtime): "auto" runs the default model on ONNX Runtime (no torch
+    # in the process) and everything else, bf16 and GPUs on torch.
+    runtime: RuntimeName = "auto"
     device: str = "cpu"
     batch_size: int = Field(32, ge=1)
+    # A link in the corpus folder to a file outside it is not followed unless this allows it.
+    follow_symlinks: bool = False
     # Larger files are refused at upload and at indexing, with the file named.
     max_file_mb: int = Field(50, ge=1)
     # The page's manage views ask for this password (a salted scrypt hash from `kb admin set-password`).
@@ -38,12 +45,17 @@ class Settings(BaseModel):
 
     mode: SearchMode = "hybrid"
     top_k: int = Field(10, ge=1, le=1000)
-    # Reciprocal-rank fusion: score = sum(weight / (rrf_k + rank)) over the retrievers.
+    # How hybrid fuses the two rankings (kb.search.fusion): "convex", a weighted mix of per-query
+    # min-max normalised scores, or "rrf", score = sum(weight / (rrf_k + rank)) over the retrievers.
+    fusion: Fusion = "convex"
     rrf_k: int = Field(60, ge=1)
     semantic_weight: float = Field(1.0, ge=0)
     keyword_weight: float = Field(1.0, ge=0)
     # How deep each retriever looks before fusion.
     candidates: int = Field(100, ge=1)
+    # The relevance floor (kb.search.floor): a hit is weak below both. Chosen on STARD dev by bench/floor.py.
+    floor_similarity: float = Field(0.0, ge=0, le=1)
+    floor_coverage: float = Field(0.0, ge=0, le=1)
 
     @field_validator("chunk_overlap")
     @classmethod

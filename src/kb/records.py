@@ -4,9 +4,17 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+# What a passage is to someone looking for precedents: a practice of a unit (a practice section of a
+# review article), a law, regulation or policy document (supporting material), or anything else.
+PRACTICE, POLICY, OTHER = "实践案例", "政策法规", "其他"
+KINDS = (PRACTICE, POLICY, OTHER)
+# The heading of each kind's section of results, on the page and in `kb search`.
+SECTION_TITLES = {PRACTICE: "实践案例", POLICY: "相关政策法规", OTHER: "其他资料"}
+
 # What a search can be filtered by (`--filter FIELD=VALUE`, the page's filters): the one list that
 # the CLI's help, its errors and the store's SQL are made from.
 FILTER_FIELDS = {
+    "kind": "实践案例, 政策法规 or 其他",
     "unit": "a unit; a unique part of its name will do (民盟, 五常)",
     "unit_type": "县市政协, 区政协, 市政协专门委员会, 民主党派, 市政协 or 其他",
     "year": "a year, 1900-2100",
@@ -80,7 +88,20 @@ class Hit(BaseModel):
     score: float
     semantic: RetrieverScore | None = None
     keyword: RetrieverScore | None = None
+    # Query terms found in the passage that distinguish it (words in most passages are left out).
     matched_terms: list[str] = Field(default_factory=list)
+    kind: str = OTHER
+    # Cosine similarity of query and passage (None in keyword mode, where the model is not loaded) and
+    # the IDF-weighted share of the query's words the passage contains: what the relevance floor reads.
+    similarity: float | None = None
+    coverage: float = 0.0
+    # Under the relevance floor: shown apart, never as if it were an answer.
+    weak: bool = False
+
+
+class HitGroup(BaseModel):
+    kind: str
+    hits: list[Hit]
 
 
 class SearchResponse(BaseModel):
@@ -91,6 +112,10 @@ class SearchResponse(BaseModel):
     generation: int
     # What the user should know about the query: unknown filter values, with close matches.
     notices: list[str] = Field(default_factory=list)
+    # Grouped searches: the hits by kind in the order shown (practices first, or laws first when the
+    # query names a law or an article); ``hits`` then lists the same hits in that order.
+    groups: list[HitGroup] = Field(default_factory=list)
+    law_first: bool = False
 
 
 class ModelIdentity(BaseModel):

@@ -111,13 +111,19 @@ def main() -> None:
     write_scanned_pdf(bad / "scanned.pdf")
     write_encrypted_docx(bad / "encrypted.docx")
 
+    aes = OUT / "aes"
+    aes.mkdir(exist_ok=True)
+    # AES needs the cryptography package: an owner password alone opens without asking; a user password does not.
+    write_encrypted_pdf(aes / "owner-password-only.pdf", user="", algorithm="AES-256")
+    write_encrypted_pdf(aes / "password.pdf", user="pw", algorithm="AES-128")
 
-def write_encrypted_pdf(path: Path) -> None:
+
+def write_encrypted_pdf(path: Path, user: str = "secret", algorithm: str = "RC4-128") -> None:
     from pypdf import PdfReader, PdfWriter
 
     writer = PdfWriter()
     writer.append(PdfReader(OUT / "seed.pdf"), pages=(0, 1))
-    writer.encrypt(user_password="secret", owner_password="owner", algorithm="RC4-128")
+    writer.encrypt(user_password=user, owner_password="owner", algorithm=algorithm)
     with open(path, "wb") as handle:
         writer.write(handle)
 

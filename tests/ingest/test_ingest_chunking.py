@@ -126,7 +126,8 @@ def test_discover_skips_readme_and_hidden_files(tmp_path):
     (tmp_path / ".draft.md").write_text("草稿", encoding="utf-8")
     (tmp_path / "a.md").write_text("正文。", encoding="utf-8")
     (tmp_path / "b.pptx").write_bytes(b"PK")
-    files, scopes = discover([tmp_path], tmp_path)
+    found = discover([tmp_path], tmp_path)
+    files, scopes = found.files, found.scopes
     assert [f.doc_id for f in files] == ["a.md"]
     assert scopes == [""]
 

@@ -64,7 +64,8 @@ def test_modes_and_weight(page):
     page.radio(key="mode").set_value("关键词").run()
     assert page.slider(key="weight").disabled
     page.text_input(key="query").input("人民调解协议").run()
-    assert any("人民调解法" in s.value for s in page.subheader)
+    assert any(s.value.startswith("相关政策法规") for s in page.subheader)
+    assert any("人民调解法" in title for title in _hit_titles(page))
 
 
 def test_nothing_found_suggests_the_other_mode(page):
@@ -126,3 +127,48 @@ def test_theme_filter_on_the_search_page(page, searcher):
     page.text_input(key="query").input("委员工作站").run()
     shown = {title.split("**")[1].split(". ", 1)[1] for title in _hit_titles(page)}
     assert shown and shown <= units
+
+
+@pytest.fixture
+def bundled_page(bundled_index, monkeypatch):
+    monkeypatch.setenv("KB_INDEX_DIR", str(bundled_index.index_dir))
+    monkeypatch.setenv("KB_CORPUS_DIR", str(bundled_index.corpus_dir))
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _first_section_titles(at: AppTest) -> list[str]:
+    """The hit titles of the first section: numbering starts again at 1 in the next one."""
+    titles = _hit_titles(at)
+    ends = [i for i, title in enumerate(titles) if i and title.startswith("**1. ")]
+    return titles[: ends[0]] if ends else titles
+
+
+def test_seed_questions_through_the_page(bundled_page):
+    import csv
+
+    from conftest import DATA
+
+    with open(DATA / "seed_queries.tsv", encoding="utf-8") as handle:
+        queries = [(row["query"], row["unit"]) for row in csv.DictReader(handle, delimiter="\t")]
+    first, misses = 0, []
+    for query, unit in queries:
+        bundled_page.text_input(key="query").input(query).run()
+        assert bundled_page.subheader[0].value.startswith("实践案例"), query
+        titles = _first_section_titles(bundled_page)
+        first += bool(titles) and unit in titles[0]
+        if not any(unit in title for title in titles[:3]):
+            misses.append((query, unit, titles[:3]))
+    assert not misses, misses
+    assert first / len(queries) >= 0.95, first
+
+
+def test_sections_and_the_no_result_message(bundled_page):
+    bundled_page.text_input(key="query").input("律师委员扫码提供免费法律咨询").run()
+    headers = [s.value for s in bundled_page.subheader]
+    assert headers[0].startswith("实践案例（") and headers[1].startswith("相关政策法规（")
+    bundled_page.text_input(key="query").input("红烧肉怎么做才肥而不腻").run()
+    assert any("没有找到足够相关的结果" in w.value for w in bundled_page.warning)
+    assert any(e.label.startswith("较弱的匹配") for e in bundled_page.expander)

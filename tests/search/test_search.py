@@ -30,10 +30,15 @@ def test_there_are_enough_seed_queries():
     assert len(_seed_queries()) >= 15
 
 
-@pytest.mark.parametrize("query, unit", _seed_queries())
-def test_natural_question_finds_the_units_practice_first(searcher, query, unit):
-    top = searcher.search(query, mode="hybrid", k=5).hits[0]
-    assert top.unit == unit, [(h.unit, h.heading_path[-1:]) for h in searcher.search(query, k=5).hits]
+def test_natural_questions_find_the_units_practice_first(searcher):
+    """On the seed and two laws, a guard for the small index the other tests use; the targets
+    (95% first, all in the top 3) are held on the whole corpus in tests/search/test_precedents.py."""
+    first = top3 = 0
+    for query, unit in _seed_queries():
+        practices = next(g.hits for g in searcher.search(query, k=5, grouped=True).groups if g.kind == "实践案例")
+        first += practices[0].unit == unit
+        top3 += unit in [hit.unit for hit in practices[:3]]
+    assert first / len(_seed_queries()) >= 0.9 and top3 / len(_seed_queries()) >= 0.95, (first, top3)
 
 
 def test_hits_carry_what_the_page_and_cli_show(searcher):
@@ -228,13 +233,3 @@ def test_term_spans_prefer_longer_terms_and_never_overlap():
     text = "人民调解委员会调解民间纠纷，APP上可申请调解。"
     spans = term_spans(text, ["调解", "人民调解", "app", "a"])
     assert [text[s:e] for s, e in spans] == ["人民调解", "调解", "APP", "调解"]
-
-
-def test_group_by_document_keeps_the_best_first(searcher):
-    from kb.search import group_by_document
-
-    hits = searcher.search("调解", k=10).hits
-    groups = group_by_document(hits)
-    assert groups[0][1][0] == hits[0]
-    assert sum(len(g) for _, g in groups) == len(hits)
-    assert len({h.doc_id for _, g in groups for h in g}) == len(groups)

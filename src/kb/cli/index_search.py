@@ -8,8 +8,8 @@ from pathlib import Path
 
 import click
 
-from kb.cli.main import Progress, fail, handle_errors, main, settings_from
-from kb.records import FILTER_FIELDS
+from kb.cli.main import Progress, argv_text, fail, handle_errors, main, settings_from
+from kb.records import FILTER_FIELDS, KINDS, SECTION_TITLES
 
 
 @main.command()
@@ -44,24 +44,41 @@ def index(ctx, paths, corpus_dir, rebuild, wait, strict, as_json, quiet):
 
 
 @main.command()
-@click.argument("query")
+@click.argument("query", required=False)
+@click.option("--queries", "queries_file", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              help="Search every question in this file (one per line, or a queries.jsonl) and print one JSON "
+                   "line per question, paying the start-up once.")
 @click.option("--mode", type=click.Choice(["hybrid", "semantic", "keyword"]), default=None,
               help="Retriever (default: hybrid).")
-@click.option("-k", "--top-k", type=click.IntRange(1, 1000), default=None, help="Number of hits (default 10).")
+@click.option("-k", "--top-k", type=click.IntRange(1, 1000), default=None,
+              help="Hits per section (default 10); with --flat, hits in all.")
+@click.option("--kind", "kinds", multiple=True, type=click.Choice(KINDS),
+              help="Only passages of this kind; repeat for several.")
 @click.option("-f", "--filter", "filters", multiple=True, metavar="FIELD=VALUE",
               help=f"{', '.join(FILTER_FIELDS)}; repeat a field to allow several values.")
-@click.option("--json", "as_json", is_flag=True, help="Print the hits as a JSON list.")
+@click.option("--flat", is_flag=True, help="One fused ranking, not sections by kind (what `kb eval` scores).")
+@click.option("--json", "as_json", is_flag=True, help="Print the hits as a JSON list, in the order shown.")
 @click.pass_context
 @handle_errors
-def search(ctx, query, mode, top_k, filters, as_json):
-    """Find the passages that answer QUERY."""
+def search(ctx, query, queries_file, mode, top_k, kinds, filters, flat, as_json):
+    """Find the passages that answer QUERY: practices first, then the laws and policies behind them
+    (laws first when QUERY names a law or an article); weak matches are marked."""
     from kb.search import Searcher, parse_filters
 
+    if (query is None) == (queries_file is None):
+        fail("give a QUERY or --queries FILE (not both)")
+    query = argv_text(query)
     settings = settings_from(ctx)
-    wanted = parse_filters(list(filters))
+    wanted = parse_filters([*(argv_text(f) for f in filters), *(f"kind={kind}" for kind in kinds)])
     searcher = Searcher(settings)
     try:
-        response = searcher.search(query, mode=mode, k=top_k, filters=wanted)
+        if queries_file:
+            for question in _questions(queries_file):
+                response = searcher.search(question, mode=mode, k=top_k, filters=wanted, grouped=not flat)
+                click.echo(response.model_dump_json(include={"query", "mode", "seconds", "generation", "hits",
+                                                             "law_first", "notices"}))
+            return
+        response = searcher.search(query, mode=mode, k=top_k, filters=wanted, grouped=not flat)
     finally:
         searcher.close()
     for notice in response.notices:
@@ -72,16 +89,40 @@ def search(ctx, query, mode, top_k, filters, as_json):
     if not response.hits:
         click.echo(f"no results for {query!r}")
         return
-    for rank, hit in enumerate(response.hits, start=1):
-        ranks = ", ".join(
-            f"{name} #{found.rank}" for name, found in (("semantic", hit.semantic), ("keyword", hit.keyword)) if found
-        )
-        where = " › ".join(hit.heading_path) or hit.document
-        click.echo(click.style(f"{rank:>2}. {where}", bold=True) + f"  [{hit.unit or hit.document}]")
-        page = f" · page {hit.page}" if hit.page else ""
-        click.echo(f"    chunk {hit.chunk_id}{page} · score {hit.score:.4f} · {ranks}")
-        click.echo("    " + _highlight(_snippet(hit.text, hit.matched_terms), hit.matched_terms))
+    sections = [(SECTION_TITLES[g.kind], g.hits) for g in response.groups] or [("", response.hits)]
+    for title, hits in sections:
+        if title:
+            click.echo(click.style(f"{title} ({len(hits)})", bold=True, underline=True))
+        for rank, hit in enumerate(hits, start=1):
+            _print_hit(rank, hit)
+    if all(hit.weak for hit in response.hits):
+        other = "semantic" if response.mode == "keyword" else "keyword"
+        click.echo(f"nothing passed the relevance floor: every hit above is a weak match. "
+                   f"Try fewer words, or --mode {other}.")
     click.echo(f"{len(response.hits)} hits in {response.seconds * 1000:.0f} ms ({response.mode})")
+
+
+def _questions(path: Path) -> list[str]:
+    """One question per line, or BEIR's queries.jsonl ({"_id", "text"} per line)."""
+    lines = [line.strip() for line in path.read_text(encoding="utf-8-sig").splitlines() if line.strip()]
+    if path.suffix == ".jsonl":
+        try:
+            return [json.loads(line)["text"] for line in lines]
+        except (ValueError, KeyError, TypeError) as exc:
+            fail(f"{path}: not a queries.jsonl with a \"text\" on every line ({exc})")
+    return lines
+
+
+def _print_hit(rank: int, hit) -> None:
+    ranks = ", ".join(
+        f"{name} #{found.rank}" for name, found in (("semantic", hit.semantic), ("keyword", hit.keyword)) if found
+    )
+    where = " › ".join(hit.heading_path) or hit.document
+    weak = click.style(" · weak match", fg="yellow") if hit.weak else ""
+    click.echo(click.style(f"{rank:>2}. {where}", bold=True, dim=hit.weak) + f"  [{hit.unit or hit.document}]")
+    page = f" · page {hit.page}" if hit.page else ""
+    click.echo(f"    chunk {hit.chunk_id}{page} · score {hit.score:.4f} · {ranks}{weak}")
+    click.echo("    " + _highlight(_snippet(hit.text, hit.matched_terms), hit.matched_terms))
 
 
 def _snippet(text: str, terms: list[str], width: int = 160) -> str:
@@ -196,7 +237,7 @@ def check(ctx, repair, wait, as_json):
         state = "ok" if report.ok else "NOT ok"
         click.echo(
             f"{state}: generation {report.generation}, {report.documents} documents, {report.chunks} chunks"
-            + ("" if report.ok or repair else " (run `kb check --repair`)")
+            + ("" if report.ok or (repair and report.remedy.endswith("--repair")) else f" (run `{report.remedy}`)")
         )
     if not report.ok:
         sys.exit(1)

@@ -14,6 +14,7 @@ import click
 from pydantic import ValidationError
 
 from kb.config import Settings
+from kb.text import from_terminal
 
 
 def _user_errors() -> tuple[type[Exception], ...]:
@@ -53,6 +54,16 @@ def handle_errors(command):
             raise
 
     return wrapper
+
+
+def argv_text(value: str | None) -> str | None:
+    """A word from the command line as text: a GBK terminal's bytes are read as GB18030."""
+    if value is None:
+        return None
+    try:
+        return from_terminal(value)
+    except ValueError as exc:
+        fail(f"{exc}; set the terminal to UTF-8 or GB18030 and type it again")
 
 
 def fail(message: str) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from kb.cli.main import fail, handle_errors, main, settings_from
+from kb.cli.main import argv_text, fail, handle_errors, main, settings_from
 
 
 def _catalogue(ctx: click.Context):
@@ -38,6 +38,7 @@ def practices(ctx, unit, theme, fmt, output):
         return
     from kb.practices import export, matching
 
+    unit, theme = argv_text(unit), argv_text(theme)
     catalogue = _catalogue(ctx)
     if theme and theme not in {t.name for t in catalogue.themes}:
         fail(f"unknown theme {theme!r}; `kb practices themes` lists them")
@@ -71,7 +72,7 @@ def practices(ctx, unit, theme, fmt, output):
 def practices_show(ctx, which, count, as_json):
     """One practice (its number in `kb practices`, its id, or its unit): figures, similar practices, cards."""
     catalogue = _catalogue(ctx)
-    practice = _pick_practice(catalogue, which)
+    practice = _pick_practice(catalogue, argv_text(which))
     similar = catalogue.similar(practice.practice_id, count)
     cards = [card for card in catalogue.cards if card.practice_id == practice.practice_id]
     if as_json:

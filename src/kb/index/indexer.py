@@ -26,10 +26,11 @@ from kb.config import Settings
 from kb.index import audit
 from kb.index.store import Store
 from kb.index.vectors import VectorIndex, factory_for, remove_stale, vector_file
-from kb.ingest import IngestError, SourceFile, discover, load
+from kb.ingest import IngestError, SourceFile, Unreadable, discover, load
 from kb.ingest.chunking import chunk_document, context_line
 from kb.model.embedder import Embedder
 from kb.records import Chunk, Document, IndexManifest, ModelIdentity
+from kb.text import readable_name
 from kb.tokenize import tokenize
 
 log = logging.getLogger(__name__)
@@ -102,7 +103,8 @@ class Candidate:
 
 def candidates_from_files(files: Iterable[SourceFile], max_bytes: int | None = None) -> list[Candidate]:
     return [
-        Candidate(f.doc_id, f.content_hash, str(f.path), lambda f=f: load(f.path, f.doc_id, max_bytes)) for f in files
+        Candidate(f.doc_id, f.content_hash, readable_name(str(f.path)), lambda f=f: load(f.path, f.doc_id, max_bytes))
+        for f in files
     ]
 
 
@@ -118,11 +120,12 @@ def index_paths(
 ) -> IndexReport:
     paths = [Path(p) for p in paths] if paths else [settings.corpus_dir]
     try:
-        files, scopes = discover(paths, settings.corpus_dir)
+        found = discover(paths, settings.corpus_dir, settings.follow_symlinks)
     except IngestError as exc:
         raise ValueError(str(exc)) from exc
-    candidates = candidates_from_files(files, settings.max_file_mb * 1024 * 1024)
-    return index_candidates(settings, candidates, scopes, rebuild, embedder, progress, wait, strict, actor=actor)
+    candidates = candidates_from_files(found.files, settings.max_file_mb * 1024 * 1024)
+    return index_candidates(settings, candidates, found.scopes, rebuild, embedder, progress, wait, strict,
+                            actor=actor, unreadable=found.unreadable)
 
 
 def index_candidates(
@@ -136,18 +139,24 @@ def index_candidates(
     strict: bool = False,
     unique_content: bool = True,
     actor: str | None = None,
+    unreadable: list[Unreadable] | None = None,
 ) -> IndexReport:
     """``strict``: the first file that cannot be indexed stops the run before anything is written.
     ``unique_content``: a file whose content is indexed under another name is refused (a judged
     test collection turns this off: there, equal texts under two ids are two documents).
-    ``actor``: who asked, for the audit log; None (benchmarks, eval indexes) records nothing."""
+    ``actor``: who asked, for the audit log; None (benchmarks, eval indexes) records nothing.
+    ``unreadable``: files and folders found but not taken; reported, and their documents kept."""
+    unreadable = unreadable or []
+    if strict and unreadable:
+        raise IngestError(f"{unreadable[0].reason} (--strict: nothing was indexed)")
     started = time.monotonic()
     settings.index_dir.mkdir(parents=True, exist_ok=True)
     with WriterLock(settings.index_dir, wait):
         embedder = embedder or Embedder(settings)
         store = Store(settings.index_dir)
         try:
-            report = _run(store, settings, embedder, candidates, scopes, rebuild, progress, strict, unique_content)
+            report = _run(store, settings, embedder, candidates, scopes, rebuild, progress, strict, unique_content,
+                          unreadable)
         except BaseException as exc:
             if actor:
                 target = ", ".join(scopes) or str(settings.corpus_dir)
@@ -207,15 +216,26 @@ def check_compatible(manifest: IndexManifest | None, identity: ModelIdentity, ch
         )
 
 
-def _run(store, settings, embedder, candidates, scopes, rebuild, progress, strict, unique_content) -> IndexReport:
+def _covered(doc_id: str, prefixes: Iterable[str]) -> bool:
+    """Whether ``doc_id`` is one of ``prefixes`` or lies under one that names a folder (ends in /)."""
+    return any(doc_id == p or (p.endswith("/") or p == "") and doc_id.startswith(p) for p in prefixes)
+
+
+def _run(store, settings, embedder, candidates, scopes, rebuild, progress, strict, unique_content,
+         unreadable) -> IndexReport:
     report = IndexReport()
     manifest = store.manifest()
     if not rebuild:
         check_compatible(manifest, embedder.identity, settings.chunking_identity())
     stored = store.document_hashes()
     seen = {c.doc_id for c in candidates}
-    in_scope = [d for d in stored if any(d == s or (s.endswith("/") or s == "") and d.startswith(s) for s in scopes)]
-    removed = [d for d in in_scope if d not in seen]
+    # What could not be read is unknown, not gone: its documents keep their last indexed version.
+    unknown = [u.doc_id for u in unreadable]
+    for item in unreadable:
+        report.failed.append(FileFailure(path=item.path, reason=item.reason))
+        report.changes.append(DocumentChange(doc_id=item.doc_id, kind="failed", detail=item.reason))
+    in_scope = [d for d in stored if _covered(d, scopes)]
+    removed = [d for d in in_scope if d not in seen and not _covered(d, unknown)]
     removed_hashes = {stored[d] for d in removed}
 
     todo: list[Document] = []
@@ -236,7 +256,7 @@ def _run(store, settings, embedder, candidates, scopes, rebuild, progress, stric
                 raise IngestError(f"{candidate.source}: same content as {owner}; not indexed twice")
             doc = candidate.load()
         except (IngestError, OSError, ValueError) as exc:
-            message = str(exc)
+            message = readable_name(str(exc))  # a loader names the file by its raw path
             if not message.startswith(candidate.source):
                 message = f"{candidate.source}: {message}"
             if strict:

@@ -23,6 +23,8 @@ class CheckReport(BaseModel):
     chunks: int = 0
     problems: list[str] = Field(default_factory=list)
     repaired: list[str] = Field(default_factory=list)
+    # The one command that fixes what was found.
+    remedy: str = "kb check --repair"
 
     @property
     def ok(self) -> bool:
@@ -46,7 +48,8 @@ def _check(store: Store, settings: Settings) -> CheckReport:
         return report
     manifest = store.manifest()
     if manifest is None:
-        report.problems.append("no manifest: the index was never committed; run `kb index`")
+        report.problems.append("no manifest: the index was never committed")
+        report.remedy = "kb index"
         return report
     report.generation = manifest.generation
     report.documents = db.execute("SELECT count(*) FROM documents").fetchone()[0]

@@ -3,6 +3,7 @@ the manifest. Everything else (the FAISS file) can be rebuilt from here."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 from collections.abc import Iterable, Sequence
@@ -10,68 +11,21 @@ from pathlib import Path
 
 import numpy as np
 
+from kb.index.schema import StoreError, migrate  # noqa: F401  (StoreError: part of the store's API)
 from kb.ingest.chunking import context_line
-from kb.ingest.metadata import unit_type_of
-from kb.records import Chunk, Document, IndexManifest
+from kb.ingest.metadata import kind_of, unit_type_of
+from kb.records import POLICY, PRACTICE, Chunk, Document, IndexManifest
 
 DB_NAME = "kb.sqlite3"
 # The SQL column behind each filter field of kb.records.FILTER_FIELDS (theme is resolved to chunk ids).
 FILTER_COLUMNS = {
+    "kind": "c.kind",
     "unit": "c.unit",
     "unit_type": "c.unit_type",
     "year": "d.year",
     "doc_type": "d.doc_type",
     "doc": "d.doc_id",
 }
-
-_MIGRATIONS = [
-    """
-    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-    CREATE TABLE documents (
-        doc_id TEXT PRIMARY KEY,
-        source TEXT NOT NULL,
-        content_hash TEXT NOT NULL,
-        title TEXT NOT NULL,
-        unit TEXT NOT NULL,
-        unit_type TEXT NOT NULL,
-        year INTEGER,
-        doc_type TEXT NOT NULL,
-        extra TEXT NOT NULL,
-        text TEXT NOT NULL,
-        indexed_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
-    );
-    CREATE TABLE chunks (
-        chunk_id INTEGER PRIMARY KEY,
-        doc_id TEXT NOT NULL REFERENCES documents(doc_id) ON DELETE CASCADE,
-        ordinal INTEGER NOT NULL,
-        text TEXT NOT NULL,
-        context TEXT NOT NULL,
-        heading_path TEXT NOT NULL,
-        start INTEGER NOT NULL,
-        end INTEGER NOT NULL,
-        unit TEXT NOT NULL,
-        unit_type TEXT NOT NULL,
-        embed_hash TEXT NOT NULL,
-        UNIQUE (doc_id, ordinal)
-    );
-    CREATE INDEX chunks_embed_hash ON chunks(embed_hash);
-    CREATE VIRTUAL TABLE chunk_fts USING fts5(tokens, tokenize = 'unicode61 remove_diacritics 0');
-    CREATE TABLE embeddings (
-        model_key TEXT NOT NULL,
-        text_hash TEXT NOT NULL,
-        vector BLOB NOT NULL,
-        PRIMARY KEY (model_key, text_hash)
-    ) WITHOUT ROWID;
-    """,
-    # 2: the page a chunk starts on, for formats with pages (PDF); NULL elsewhere.
-    """
-    ALTER TABLE chunks ADD COLUMN page INTEGER;
-    """,
-]
-
-
-class StoreError(RuntimeError):
-    pass
 
 
 class Store:
@@ -85,25 +39,10 @@ class Store:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute("PRAGMA foreign_keys=ON")
-        self._migrate()
+        migrate(self.db, self.path)
 
     def close(self) -> None:
         self.db.close()
-
-    def _migrate(self) -> None:
-        version = self.db.execute("PRAGMA user_version").fetchone()[0]
-        if version > len(_MIGRATIONS):
-            raise StoreError(f"{self.path} was written by a newer kb (schema {version}); upgrade kb")
-        for number in range(version, len(_MIGRATIONS)):
-            self.db.execute("BEGIN IMMEDIATE")
-            try:
-                for statement in _split_sql(_MIGRATIONS[number]):
-                    self.db.execute(statement)
-                self.db.execute(f"PRAGMA user_version = {number + 1}")
-                self.db.execute("COMMIT")
-            except BaseException:
-                self.db.execute("ROLLBACK")
-                raise
 
     # -- manifest and generation -------------------------------------------------------
     def manifest(self) -> IndexManifest | None:
@@ -134,6 +73,7 @@ class Store:
         db = self.db
         db.execute("BEGIN IMMEDIATE")
         try:
+            next_id = self._next_chunk_id()
             for doc_id in removed:
                 self._delete_document(doc_id)
             for doc, chunks, hashes, tokens in upserts:
@@ -149,15 +89,18 @@ class Store:
                     unit = chunk.unit or m.unit
                     unit_type = unit_type_of(chunk.unit) if chunk.unit else m.unit_type
                     cursor = db.execute(
-                        "INSERT INTO chunks (doc_id, ordinal, text, context, heading_path, start, end, unit,"
-                        " unit_type, embed_hash, page) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                        (doc.doc_id, chunk.ordinal, chunk.text, context_line(m.title, chunk.heading_path),
+                        "INSERT INTO chunks (chunk_id, doc_id, ordinal, text, context, heading_path, start, end,"
+                        " unit, unit_type, embed_hash, page, kind) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                        (next_id, doc.doc_id, chunk.ordinal, chunk.text, context_line(m.title, chunk.heading_path),
                          json.dumps(chunk.heading_path, ensure_ascii=False), chunk.start, chunk.end, unit,
-                         unit_type, embed_hash, chunk.page),
+                         unit_type, embed_hash, chunk.page, kind_of(m.doc_type, chunk.heading_path)),
                     )
                     db.execute(
                         "INSERT INTO chunk_fts (rowid, tokens) VALUES (?, ?)", (cursor.lastrowid, " ".join(chunk_tokens))
                     )
+                    next_id += 1
+            db.execute("INSERT INTO meta (key, value) VALUES ('next_chunk_id', ?) "
+                       "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (str(next_id),))
             db.execute(
                 "INSERT INTO meta (key, value) VALUES ('manifest', ?) "
                 "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
@@ -169,6 +112,26 @@ class Store:
         except BaseException:
             db.execute("ROLLBACK")
             raise
+
+    def _next_chunk_id(self) -> int:
+        """Chunk ids are never reused: an id means one text forever, so `kb show N` and a page that
+        still holds an older generation can never show another text under the same id."""
+        stored = self.db.execute("SELECT value FROM meta WHERE key = 'next_chunk_id'").fetchone()
+        highest = self.db.execute("SELECT max(chunk_id) FROM chunks").fetchone()[0] or 0
+        return max(int(stored[0]) if stored else 0, highest + 1)
+
+    @contextlib.contextmanager
+    def snapshot(self):
+        """One read transaction: every read inside it sees the same committed generation, however
+        many commits a writer makes meanwhile (WAL keeps the snapshot)."""
+        if self.db.in_transaction:
+            yield
+            return
+        self.db.execute("BEGIN")
+        try:
+            yield
+        finally:
+            self.db.execute("COMMIT")
 
     def _delete_document(self, doc_id: str) -> None:
         self.db.execute(
@@ -270,7 +233,7 @@ class Store:
         marks = ",".join("?" * len(chunk_ids))
         cursor = self.db.execute(
             "SELECT c.chunk_id, c.doc_id, c.ordinal, c.text, c.context, c.heading_path, c.start, c.end, c.unit,"
-            " c.unit_type, c.page, d.title, d.year, d.doc_type, d.source FROM chunks c JOIN documents d"
+            " c.unit_type, c.page, c.kind, d.title, d.year, d.doc_type, d.source FROM chunks c JOIN documents d"
             f" ON d.doc_id = c.doc_id WHERE c.chunk_id IN ({marks})",
             list(chunk_ids),
         )
@@ -323,6 +286,24 @@ class Store:
             for row in self.db.execute(f"SELECT rowid, tokens FROM chunk_fts WHERE rowid IN ({marks})", list(chunk_ids))
         }
 
+    def chunk_kinds(self, chunk_ids: Sequence[int]) -> dict[int, str]:
+        found: dict[int, str] = {}
+        for start in range(0, len(chunk_ids), 500):
+            batch = list(chunk_ids[start : start + 500])
+            marks = ",".join("?" * len(batch))
+            found.update(self.db.execute(f"SELECT chunk_id, kind FROM chunks WHERE chunk_id IN ({marks})", batch))
+        return found
+
+    def document_frequencies(self, terms: Iterable[str]) -> dict[str, int]:
+        """In how many chunks each term occurs (0 for a term no chunk has)."""
+        terms = list(dict.fromkeys(terms))
+        found = {term: 0 for term in terms}
+        for term in terms:
+            row = self.db.execute("SELECT doc FROM chunk_vocab WHERE term = ?", (term,)).fetchone()
+            if row:
+                found[term] = row[0]
+        return found
+
     def neighbour_ids(self, chunk_id: int, before: int, after: int) -> list[int]:
         row = self.db.execute("SELECT doc_id, ordinal FROM chunks WHERE chunk_id = ?", (chunk_id,)).fetchone()
         if row is None:
@@ -373,11 +354,10 @@ class Store:
     def documents(self) -> list[dict]:
         cursor = self.db.execute(
             "SELECT d.doc_id, d.title, d.unit, d.unit_type, d.year, d.doc_type, d.indexed_at,"
-            " (SELECT count(*) FROM chunks c WHERE c.doc_id = d.doc_id) AS chunks FROM documents d ORDER BY d.doc_id"
+            " (SELECT count(*) FROM chunks c WHERE c.doc_id = d.doc_id) AS chunks,"
+            # A document's kind: a law stays a law; a review with any practice section is a practice.
+            f" (SELECT c.kind FROM chunks c WHERE c.doc_id = d.doc_id ORDER BY c.kind = '{POLICY}' DESC,"
+            f" c.kind = '{PRACTICE}' DESC LIMIT 1) AS kind FROM documents d ORDER BY d.doc_id"
         )
         names = [col[0] for col in cursor.description]
         return [dict(zip(names, row)) for row in cursor]
-
-
-def _split_sql(script: str) -> list[str]:
-    return [part.strip() for part in script.split(";") if part.strip()]

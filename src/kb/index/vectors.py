@@ -65,6 +65,15 @@ class VectorIndex:
     def dimension(self) -> int:
         return self.index.d
 
+    def mean(self, sample: int = 100_000) -> np.ndarray:
+        """The mean of (up to ``sample``) stored vectors: the direction every text of the corpus
+        shares, which the relevance floor removes before comparing a query with a passage."""
+        count = min(self.count, sample)
+        if count == 0:
+            return np.zeros(self.dimension, dtype=np.float32)
+        inner = faiss.downcast_index(self.index.index) if hasattr(self.index, "id_map") else self.index
+        return inner.reconstruct_n(0, count).mean(axis=0).astype(np.float32)
+
     def ids(self) -> np.ndarray:
         return faiss.vector_to_array(self.index.id_map).astype(np.int64)
 

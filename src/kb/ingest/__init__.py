@@ -4,7 +4,8 @@ metadata such as unit and year (`metadata`) and chunking (`chunking`)."""
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from kb.ingest.beir import load_jsonl
@@ -14,6 +15,7 @@ from kb.ingest.text import load_text
 from kb.ingest.web import load_html
 from kb.ingest.word import load_docx
 from kb.records import Document
+from kb.text import readable_name
 
 LOADERS = {
     ".txt": load_text,
@@ -40,45 +42,98 @@ class SourceFile:
     content_hash: str
 
 
+@dataclass(frozen=True)
+class Unreadable:
+    """A file or folder found but not taken: named in the report, and whatever is indexed under
+    ``doc_id`` (a document id, or a folder's id prefix ending in /) keeps its last version."""
+
+    doc_id: str
+    path: str
+    reason: str
+
+
+@dataclass
+class Discovery:
+    files: list[SourceFile]
+    # Id prefixes the paths cover: a document under one that is no longer found has been removed.
+    scopes: list[str]
+    unreadable: list[Unreadable] = field(default_factory=list)
+
+
 def doc_id_for(path: Path, corpus_root: Path) -> str:
-    """Path relative to the corpus root, so ids survive moving the whole corpus; absolute otherwise."""
+    """Path relative to the corpus root, so ids survive moving the whole corpus; absolute otherwise.
+    A name whose bytes are not UTF-8 (GBK names from Windows shares and old zip files) is read as
+    GB18030, else kept with replacement marks: an id is always text that can be stored and shown."""
     resolved = path.resolve()
     try:
-        return resolved.relative_to(Path(corpus_root).resolve()).as_posix()
+        relative = resolved.relative_to(Path(corpus_root).resolve()).as_posix()
     except ValueError:
-        return resolved.as_posix()
+        relative = resolved.as_posix()
+    return readable_name(relative)
 
 
-def discover(paths: list[Path], corpus_root: Path) -> tuple[list[SourceFile], list[str]]:
-    """Every supported file under ``paths``, and the id prefixes those paths cover (a document
-    under a covered prefix that is no longer found has been removed)."""
+def discover(paths: list[Path], corpus_root: Path, follow_symlinks: bool = False) -> Discovery:
+    """Every supported file under ``paths``. Hidden files and folders are skipped; a folder that
+    cannot be listed and a link that leads out of the corpus folder are reported, not skipped in
+    silence (``follow_symlinks`` allows such links)."""
     found: dict[str, SourceFile] = {}
     scopes: list[str] = []
+    unreadable: list[Unreadable] = []
+    corpus = Path(corpus_root).resolve()
     for root in paths:
         root = Path(root)
         if not root.exists():
-            raise IngestError(f"{root}: no such file or folder")
+            raise IngestError(f"{readable_name(str(root))}: no such file or folder")
         if root.is_file():
             files = [root]
             scopes.append(doc_id_for(root, corpus_root))
         else:
             prefix = doc_id_for(root, corpus_root)
             scopes.append("" if prefix == "." else prefix.rstrip("/") + "/")
-            files = [
-                path
-                for path in sorted(root.rglob("*"))
-                if path.is_file() and not any(part.startswith(".") for part in path.relative_to(root).parts)
-            ]
+            files = _walk(root, corpus_root, unreadable)
         for path in files:
             if not supported(path):
                 continue
             doc_id = doc_id_for(path, corpus_root)
+            shown = readable_name(str(path))
+            if path.is_symlink() and not follow_symlinks and not path.resolve().is_relative_to(corpus):
+                unreadable.append(Unreadable(readable_name(_unresolved_id(path, corpus_root)), shown,
+                                             f"{shown}: a link to {readable_name(str(path.resolve()))}, outside "
+                                             "the corpus folder; not followed (follow_symlinks = true allows it)"))
+                continue
+            if doc_id in found and found[doc_id].path != path:
+                unreadable.append(Unreadable(doc_id, shown, f"{shown}: its name reads the same as "
+                                             f"{readable_name(str(found[doc_id].path))}; rename one of them"))
+                continue
             try:
                 digest = hashlib.sha256(path.read_bytes()).hexdigest()
             except OSError:
                 digest = ""  # loading it again reports why it cannot be read
             found[doc_id] = SourceFile(path, doc_id, digest)
-    return [found[k] for k in sorted(found)], scopes
+    return Discovery([found[k] for k in sorted(found)], scopes, unreadable)
+
+
+def _walk(root: Path, corpus_root: Path, unreadable: list[Unreadable]) -> list[Path]:
+    def refused(error: OSError) -> None:
+        folder = Path(error.filename)
+        shown = readable_name(str(folder))
+        unreadable.append(Unreadable(doc_id_for(folder, corpus_root).rstrip("/") + "/", shown,
+                                     f"{shown}: folder cannot be read ({error.strerror}); "
+                                     "its documents keep their last indexed version"))
+
+    files = []
+    for folder, subfolders, names in os.walk(root, onerror=refused):
+        subfolders[:] = sorted(name for name in subfolders if not name.startswith("."))
+        files += [Path(folder) / name for name in sorted(names) if not name.startswith(".")]
+    return [path for path in files if path.is_file()]
+
+
+def _unresolved_id(path: Path, corpus_root: Path) -> str:
+    """The id a link has by its own place in the corpus (its target is elsewhere)."""
+    try:
+        return path.absolute().relative_to(Path(corpus_root).absolute()).as_posix()
+    except ValueError:
+        return path.absolute().as_posix()
 
 
 def load(path: Path, doc_id: str, max_bytes: int | None = None) -> Document:

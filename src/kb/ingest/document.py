@@ -10,6 +10,7 @@ from kb.ingest.errors import IngestError
 from kb.ingest.metadata import document_metadata
 from kb.ingest.structure import sections_from_text
 from kb.records import Document
+from kb.text import readable_name
 
 _TITLE = re.compile(r"^#[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
 MAX_TITLE_CHARS = 60
@@ -20,6 +21,8 @@ def build_document(
     title: str = "", page_starts: list[int] | None = None,
 ) -> Document:
     text = text.strip("\n")
+    # Names are read as people see them (a GBK name from a Windows share becomes its Chinese).
+    path = Path(readable_name(str(path)))
     if not text.strip():
         raise IngestError(f"{path}: no text")
     heading = _TITLE.search(text)

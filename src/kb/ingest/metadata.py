@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from kb.records import DocumentMetadata
+from kb.records import OTHER, POLICY, PRACTICE, DocumentMetadata
 
 DEMOCRATIC_PARTIES = ("民革", "民盟", "民建", "民进", "农工党", "致公党", "九三学社", "台盟")
 
@@ -32,6 +32,17 @@ _YEAR = re.compile(r"((?:19|20)\d{2})年")
 def unit_from_heading(heading: str) -> str:
     match = _UNIT_AT_START.match(heading.strip())
     return match.group(1) if match else ""
+
+
+def kind_of(doc_type: str, heading_path: list[str]) -> str:
+    """A law or policy document is supporting material; a section headed by a unit (the same test
+    the practices catalogue uses) is a practice; anything else, such as a review's introduction, is
+    other."""
+    if doc_type in ("法律法规", "政策文件"):
+        return POLICY
+    if any(unit_from_heading(heading) for heading in heading_path):
+        return PRACTICE
+    return OTHER
 
 
 def unit_type_of(unit: str) -> str:

@@ -20,7 +20,16 @@ from enum import Enum
 from pathlib import Path
 
 MIN_PASSWORD_CHARS = 8
-_SCRYPT = {"n": 2**14, "r": 8, "p": 1}
+# OWASP's floor for scrypt is N = 2^17 with r = 8 (128 MiB per hash): slow to guess offline.
+_SCRYPT = {"n": 2**17, "r": 8, "p": 1}
+_MAX_N = 2**20  # a stored hash asking for more memory than this is not ours
+
+
+def _scrypt(password: str, salt: bytes, n: int, r: int, p: int, length: int) -> bytes:
+    if not (1 < n <= _MAX_N and 0 < r <= 32 and 0 < p <= 16):
+        raise ValueError("scrypt parameters out of range")
+    return hashlib.scrypt(password.encode("utf-8"), salt=salt, n=n, r=r, p=p, dklen=length,
+                          maxmem=129 * r * n * p + 2**20)
 # After this many wrong passwords in a row, each further attempt waits, doubling up to the cap.
 FREE_ATTEMPTS = 5
 FIRST_LOCKOUT_S = 30.0
@@ -38,8 +47,8 @@ def hash_password(password: str) -> str:
     if len(password) < MIN_PASSWORD_CHARS:
         raise ValueError(f"the password needs at least {MIN_PASSWORD_CHARS} characters")
     salt = os.urandom(16)
-    digest = hashlib.scrypt(password.encode("utf-8"), salt=salt, dklen=32, **_SCRYPT)
     n, r, p = _SCRYPT["n"], _SCRYPT["r"], _SCRYPT["p"]
+    digest = _scrypt(password, salt, n, r, p, 32)
     return f"scrypt${n}${r}${p}${_b64(salt)}${_b64(digest)}"
 
 
@@ -49,8 +58,7 @@ def verify_password(password: str, stored: str) -> bool:
         if scheme != "scrypt":
             return False
         expected = base64.b64decode(digest)
-        actual = hashlib.scrypt(password.encode("utf-8"), salt=base64.b64decode(salt), n=int(n), r=int(r),
-                                p=int(p), dklen=len(expected))
+        actual = _scrypt(password, base64.b64decode(salt), int(n), int(r), int(p), len(expected))
     except (ValueError, TypeError):
         return False
     return hmac.compare_digest(actual, expected)
@@ -71,8 +79,10 @@ def save_password_hash(config_file: Path, hashed: str) -> None:
     table = next((i for i, text in enumerate(kept) if text.lstrip().startswith("[")), len(kept))
     kept.insert(table, line)  # a top-level key must come before the first [table]
     temp = config_file.with_name(f".{config_file.name}.{os.getpid()}.tmp")
-    temp.write_text("\n".join(kept) + "\n", encoding="utf-8")
-    os.chmod(temp, 0o600)
+    # Created 0600: the hash is never readable by others, not even for a moment.
+    handle = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(handle, "w", encoding="utf-8") as out:
+        out.write("\n".join(kept) + "\n")
     os.replace(temp, config_file)
 
 
@@ -107,12 +117,13 @@ class Attempts:
             return max(0.0, self._locked_until - self._clock())
 
     def try_password(self, password: str, stored: str) -> bool:
-        """True when right; a wrong one (or any try while locked out) counts towards the lockout."""
+        """True when right; a wrong one (or any try while locked out) counts towards the lockout.
+        One lock around the check, the hash and the count: forty simultaneous guesses are forty
+        tries in a row, so the lockout stops all but the first few."""
         with self._lock:
             if self._clock() < self._locked_until:
                 return False
-        right = verify_password(password, stored)
-        with self._lock:
+            right = verify_password(password, stored)
             if right:
                 self._failures, self._locked_until = 0, 0.0
                 return True

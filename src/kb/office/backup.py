@@ -120,6 +120,14 @@ def read_backup(src: Path) -> BackupInfo:
             raise BackupError(f"{src}: {name} is missing; the backup is incomplete")
         if file_sha256(path) != digest:
             raise BackupError(f"{src}: {name} does not match its checksum; the backup is damaged")
+    listed = set(info.files) | {MANIFEST_NAME}
+    # A file slipped into a backup after it was made would be restored and indexed unchecked.
+    extra = sorted(str(p.relative_to(src)) for p in src.rglob("*") if p.is_file() and
+                   str(p.relative_to(src)) not in listed)
+    if extra:
+        raise BackupError(f"{src}: {extra[0]} is not in the backup's manifest"
+                          + (f" (and {len(extra) - 1} more)" if len(extra) > 1 else "")
+                          + "; was it added after the backup was made? Remove it and restore again")
     return info
 
 

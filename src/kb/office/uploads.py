@@ -21,7 +21,9 @@ from kb.index.indexer import IndexReport, index_paths, remove_documents
 from kb.ingest import SKIPPED_NAMES, discover, doc_id_for, supported
 
 UPLOAD_FOLDER = "uploads"
-MAX_NAME_CHARS = 120
+# File systems limit a name's bytes (255 on ext4), not its characters: a Chinese character is 3 bytes
+# in UTF-8. 180 leaves room for the temp suffix (".name.<pid>.part") and a "-N" for name clashes.
+MAX_NAME_BYTES = 180
 _UNSAFE = re.compile(r"[^\w\u4e00-\u9fff（）()【】《》\-—.，, ]+")
 
 
@@ -44,7 +46,8 @@ def safe_name(name: str) -> str:
         stem, suffix = base, ""
     stem = _UNSAFE.sub("_", stem).strip(" ._") or "document"
     suffix = re.sub(r"[^A-Za-z0-9]", "", suffix).lower()
-    stem = stem[: MAX_NAME_CHARS - len(suffix) - 1]
+    room = MAX_NAME_BYTES - len(suffix) - 1
+    stem = stem.encode("utf-8")[:room].decode("utf-8", errors="ignore").rstrip(" ._") or "document"
     return f"{stem}.{suffix}" if suffix else stem
 
 
@@ -56,8 +59,7 @@ def add_files(settings: Settings, files: list[tuple[str, bytes]], actor: str | N
     corpus = Path(settings.corpus_dir)
     known: dict[str, str] = {}
     if corpus.exists():
-        existing, _ = discover([corpus], corpus)
-        known = {f.content_hash: f.doc_id for f in existing if f.content_hash}
+        known = {f.content_hash: f.doc_id for f in discover([corpus], corpus).files if f.content_hash}
     target_dir = corpus / UPLOAD_FOLDER
     for original, data in files:
         name = safe_name(original)
@@ -80,11 +82,11 @@ def add_files(settings: Settings, files: list[tuple[str, bytes]], actor: str | N
             result.duplicates.append(Refused(name=original, reason=f"same content as {known[digest]}"))
             log.append(audit.entry(actor or "", "upload", original, "duplicate", digest, f"same content as {known[digest]}"))
             continue
-        target_dir.mkdir(parents=True, exist_ok=True)
-        target = _free_path(target_dir / name)
-        temp = target.with_name(f".{target.name}.{os.getpid()}.part")
-        temp.write_bytes(data)
-        os.replace(temp, target)
+        try:
+            target = _save(target_dir, name, data)
+        except OSError as exc:  # a full disk, a read-only folder: this file fails, the batch goes on
+            result.refused.append(Refused(name=original, reason=f"could not be saved: {exc.strerror or exc}"))
+            continue
         doc_id = doc_id_for(target, corpus)
         known[digest] = doc_id
         result.saved.append(doc_id)
@@ -112,6 +114,19 @@ def remove_document(settings: Settings, doc_id: str, actor: str | None = None) -
     if path.is_relative_to(corpus) and path.is_file():
         path.unlink()
     return remove_documents(settings, [doc_id], wait=True, actor=actor)
+
+
+def _save(folder: Path, name: str, data: bytes) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    target = _free_path(folder / name)
+    temp = target.with_name(f".{target.name}.{os.getpid()}.part")
+    try:
+        temp.write_bytes(data)
+        os.replace(temp, target)
+    except OSError:
+        temp.unlink(missing_ok=True)
+        raise
+    return target
 
 
 def _free_path(path: Path) -> Path:

@@ -12,8 +12,8 @@ from kb.page.shared import (
     cached_searcher,
 )
 from kb.practices import Catalogue, card_markdown
-from kb.records import Hit, SearchResponse
-from kb.search import QueryError, Searcher, group_by_document, term_spans
+from kb.records import PRACTICE, SECTION_TITLES, Hit, SearchResponse
+from kb.search import QueryError, Searcher, term_spans
 
 MODES = {"混合": "hybrid", "语义": "semantic", "关键词": "keyword"}
 FACETS = {"unit": "发文单位", "unit_type": "单位类型", "year": "年份", "doc_type": "文件类型"}
@@ -46,7 +46,9 @@ def _render_hit(searcher: Searcher, lock: threading.Lock, hit: Hit, rank: int, c
         where = " › ".join(hit.heading_path[1:] if len(hit.heading_path) > 1 else hit.heading_path)
         if hit.page:
             where += f"（第 {hit.page} 页）"
-        st.markdown(f"**{rank}. {html.escape(hit.unit or '—')}** · {html.escape(where)}")
+        # A practice is known by its unit; a law by its title.
+        source = hit.unit if hit.kind == PRACTICE else hit.document
+        st.markdown(f"**{rank}. {html.escape(source or '—')}** · {html.escape(where)}")
         st.markdown(f"<div class='kb-hit'>{_highlighted(hit.text, hit.matched_terms)}</div>", unsafe_allow_html=True)
         st.caption(_why(hit))
         with st.expander("上下文与全文"):
@@ -63,7 +65,7 @@ def _render_hit(searcher: Searcher, lock: threading.Lock, hit: Hit, rank: int, c
         if card:
             with st.expander(f"方法卡片：{card.name}"):
                 st.markdown(card_markdown(card))
-        st.button("相似段落", key=f"similar-{rank}-{hit.chunk_id}", on_click=_show_similar, args=(hit.chunk_id,))
+        st.button("相似段落", key=f"similar-{hit.chunk_id}", on_click=_show_similar, args=(hit.chunk_id,))
 
 
 def _show_similar(chunk_id: int) -> None:
@@ -71,20 +73,28 @@ def _show_similar(chunk_id: int) -> None:
 
 
 def _render_response(searcher: Searcher, lock: threading.Lock, response: SearchResponse, mode: str) -> None:
+    other = "语义" if mode == "keyword" else "关键词"
     if not response.hits:
-        other = "语义" if mode == "keyword" else "关键词"
         st.warning(f"没有找到结果。可以换个说法，或切换到「{other}」模式再试。")
         return
     st.caption(f"「{response.query}」共 {len(response.hits)} 条结果，用时 {response.seconds * 1000:.0f} 毫秒"
                f"（索引第 {response.generation} 代）")
+    if all(hit.weak for hit in response.hits):
+        st.warning(f"没有找到足够相关的结果。可以减少关键词、换个说法，或切换到「{other}」模式再试；"
+                   "下面是较弱的匹配，仅供参考。")
     with lock:
         catalogue = searcher.catalogue()
-    rank = 0
-    for document, hits in group_by_document(response.hits):
-        st.subheader(document)
-        for hit in hits:
-            rank += 1
+    sections = [(SECTION_TITLES[g.kind], g.hits) for g in response.groups] or [("相似段落", response.hits)]
+    for title, hits in sections:
+        strong = [hit for hit in hits if not hit.weak]
+        weak = [hit for hit in hits if hit.weak]
+        st.subheader(f"{title}（{len(hits)}）")
+        for rank, hit in enumerate(strong, start=1):
             _render_hit(searcher, lock, hit, rank, catalogue)
+        if weak:
+            with st.expander(f"较弱的匹配（{len(weak)}）", expanded=not strong and len(sections) == 1):
+                for rank, hit in enumerate(weak, start=len(strong) + 1):
+                    _render_hit(searcher, lock, hit, rank, catalogue)
 
 
 def search_view(settings: Settings, searcher: Searcher, lock: threading.Lock) -> None:
@@ -94,7 +104,7 @@ def search_view(settings: Settings, searcher: Searcher, lock: threading.Lock) ->
         mode = MODES[mode_label]
         weight = st.slider(
             "语义权重（混合模式）", 0.0, 1.0, 0.5, 0.1, key="weight", disabled=mode != "hybrid",
-            help="0 只看关键词，1 只看语义；两路结果按倒数排名融合。",
+            help="0 只看关键词，1 只看语义；两路得分各自归一化后按此权重相加。",
         )
         top_k = st.number_input("结果数", 1, 50, settings.top_k, key="top_k")
         st.header("筛选")
@@ -147,7 +157,7 @@ def _search_results(settings_json: str, mode: str, weight: float, top_k: int, fi
         try:
             response = searcher.search(
                 query, mode=mode, k=top_k, filters=filters,
-                semantic_weight=2 * weight, keyword_weight=2 * (1 - weight),
+                semantic_weight=2 * weight, keyword_weight=2 * (1 - weight), grouped=True,
             )
         except QueryError as exc:
             st.error(f"无法检索：{exc}")

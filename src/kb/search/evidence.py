@@ -1,8 +1,6 @@
-"""What a hit shows as its evidence: the spans of matched terms, and hits grouped by document."""
+"""What a hit shows as its evidence: the spans of its matched terms, for highlighting."""
 
 from __future__ import annotations
-
-from kb.records import Hit
 
 
 def term_spans(text: str, terms: list[str]) -> list[tuple[int, int]]:
@@ -20,11 +18,3 @@ def term_spans(text: str, terms: list[str]) -> list[tuple[int, int]]:
                 taken[start:end] = [True] * len(term)
             start = lowered.find(term, end)
     return sorted(spans)
-
-
-def group_by_document(hits: list[Hit]) -> list[tuple[str, list[Hit]]]:
-    """Hits grouped under their document, documents in the order of their best hit."""
-    groups: dict[str, list[Hit]] = {}
-    for hit in hits:
-        groups.setdefault(hit.doc_id, []).append(hit)
-    return [(group[0].document or doc_id, group) for doc_id, group in groups.items()]

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Mapping
 
 from kb.records import FILTER_FIELDS
 from kb.search.query import QueryError
+from kb.text import clean_text
 
 YEARS = range(1900, 2101)
 
@@ -17,7 +18,7 @@ def parse_filters(pairs: list[str] | None) -> dict[str, list[str]]:
     """``field=value`` strings to {field: [values]}; repeating a field ORs its values."""
     filters: dict[str, list[str]] = {}
     for pair in pairs or []:
-        field, sep, value = pair.partition("=")
+        field, sep, value = clean_text(pair).partition("=")
         field, value = field.strip(), value.strip()
         if not sep or not field or not value:
             raise QueryError(f"filter {pair!r} is not field=value")
@@ -59,7 +60,7 @@ def check_filters(
     for field, values in filters.items():
         seen = list(known.get(field, ()))
         kept = []
-        for value in values:
+        for value in (clean_text(v).strip() for v in values):
             if field == "unit":
                 value = resolve_unit(value, seen) or value
             if value not in seen:

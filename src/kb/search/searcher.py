@@ -1,8 +1,10 @@
-"""Hybrid retrieval: dense (FAISS) and lexical (FTS5 BM25 over jieba tokens), fused by
-weighted reciprocal rank, since the two scores are on scales that cannot be compared."""
+"""Hybrid retrieval: dense (FAISS) and lexical (FTS5 BM25 over jieba tokens), fused (kb.search.fusion)
+since the two scores are on scales that cannot be compared; hits carry their kind and whether
+they fall under the relevance floor."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -16,15 +18,30 @@ from kb.index.store import Store
 from kb.index.vectors import VectorIndex, vector_file
 from kb.model.embedder import Embedder
 from kb.practices import Catalogue, build_catalogue
-from kb.records import Hit, RetrieverScore, SearchResponse
+from kb.records import POLICY, Hit, RetrieverScore, SearchResponse
 from kb.search.filters import check_filters
-from kb.search.fusion import rrf
+from kb.search.floor import centred_similarities, coverage, distinctive, idf, is_weak
+from kb.search.fusion import convex, rrf
+from kb.search.kinds import group_by_kind, names_a_law, pick_per_kind
 from kb.search.query import MODES, QueryError, fts_query
+from kb.text import clean_text
 from kb.tokenize import tokenize
 
 log = logging.getLogger(__name__)
 
 SHORT_QUERY_CHARS = 2
+
+
+def _one_snapshot(method):
+    """Ranks and reads hits inside one read transaction, so that the hits come from the very
+    generation that was ranked even while a writer commits (a rebuild renumbers every chunk)."""
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        with self.store.snapshot():
+            return method(self, *args, **kwargs)
+
+    return wrapper
 
 
 class Searcher:
@@ -81,6 +98,7 @@ class Searcher:
     def check_model(self) -> None:
         check_compatible(self.manifest, self.embedder.identity, self.manifest.chunking)
 
+    @_one_snapshot
     def search(
         self,
         query: str,
@@ -89,14 +107,17 @@ class Searcher:
         filters: dict[str, list[str]] | None = None,
         semantic_weight: float | None = None,
         keyword_weight: float | None = None,
+        grouped: bool = False,
     ) -> SearchResponse:
+        """The best ``k`` hits of the fused ranking; ``grouped``: the best ``k`` of each kind, in
+        sections (practices first, or laws first when the query names one), as the page and
+        `kb search` show them. Ranking and scores are the same either way (`kb eval` scores them)."""
         started = time.perf_counter()
         self.refresh()
         mode = mode or self.settings.mode
         if mode not in MODES:
             raise QueryError(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
-        # A NUL is never meant, and SQLite's length() stops at one.
-        query = (query or "").replace("\x00", "").strip()
+        query = clean_text(query or "").strip()
         if not query:
             raise QueryError("the query is empty")
         k = k or self.settings.top_k
@@ -113,6 +134,7 @@ class Searcher:
         semantic: list[tuple[int, float]] = []
         keyword: list[tuple[int, float]] = []
         pending = None
+        query_vector = None
         if mode in ("hybrid", "semantic"):
             self.check_model()
             allowed = self.store.chunk_ids_for(allowed_sql) if allowed_sql else None
@@ -121,31 +143,41 @@ class Searcher:
                 # thread: the keyword search runs on the other core meanwhile, so hybrid costs about
                 # as much as its slower half (bench/speed.py).
                 pending = self._keyword_worker.submit(self._keyword, query, tokens, depth, allowed_sql)
-            semantic = self.vectors.search(self.embedder.embed_query(query), depth, allowed)
+            query_vector = self.embedder.embed_query(query)
+            semantic = self.vectors.search(query_vector, depth, allowed)
         if pending is not None:
             keyword = pending.result()
         elif mode == "keyword":
             keyword = self._keyword(query, tokens, depth, allowed_sql)
 
-        if mode == "semantic":
-            fused = semantic
-        elif mode == "keyword":
-            fused = keyword
+        fused = self._fuse(mode, semantic, keyword, semantic_weight, keyword_weight)
+        law_first = False
+        if grouped:
+            law_first = names_a_law(query, tokens, self.law_titles())
+            fused = pick_per_kind(fused, self.store.chunk_kinds([i for i, _ in fused]), k)
         else:
-            weights = {
-                "semantic": self.settings.semantic_weight if semantic_weight is None else semantic_weight,
-                "keyword": self.settings.keyword_weight if keyword_weight is None else keyword_weight,
-            }
-            fused = rrf(
-                {"semantic": [i for i, _ in semantic], "keyword": [i for i, _ in keyword]},
-                weights,
-                self.settings.rrf_k,
-            )
-        hits = self._hits(fused[:k], semantic, keyword, tokens)
+            fused = fused[:k]
+        hits = self._hits(fused, semantic, keyword, tokens, query_vector)
+        groups = group_by_kind(hits, law_first) if grouped else []
         return SearchResponse(
-            query=query, mode=mode, hits=hits, seconds=time.perf_counter() - started, generation=self.generation,
-            notices=notices,
+            query=query, mode=mode, hits=[hit for group in groups for hit in group.hits] if grouped else hits,
+            seconds=time.perf_counter() - started, generation=self.generation, notices=notices, groups=groups,
+            law_first=law_first,
         )
+
+    def _fuse(self, mode, semantic, keyword, semantic_weight, keyword_weight) -> list[tuple[int, float]]:
+        if mode == "semantic":
+            return semantic
+        if mode == "keyword":
+            return keyword
+        weights = {
+            "semantic": self.settings.semantic_weight if semantic_weight is None else semantic_weight,
+            "keyword": self.settings.keyword_weight if keyword_weight is None else keyword_weight,
+        }
+        if self.settings.fusion == "convex":
+            return convex({"semantic": semantic, "keyword": keyword}, weights)
+        return rrf({"semantic": [i for i, _ in semantic], "keyword": [i for i, _ in keyword]}, weights,
+                   self.settings.rrf_k)
 
     def _keyword(self, query: str, tokens: list[str], depth: int, allowed_sql) -> list[tuple[int, float]]:
         results = self.store.keyword_search(fts_query(tokens), depth, allowed_sql) if tokens else []
@@ -158,6 +190,7 @@ class Searcher:
                     results.append((chunk_id, count))
         return results[:depth]
 
+    @_one_snapshot
     def more_like_this(self, chunk_id: int, k: int | None = None) -> SearchResponse:
         """Passages nearest to a stored chunk, the chunk itself left out."""
         started = time.perf_counter()
@@ -168,7 +201,7 @@ class Searcher:
         except RuntimeError as exc:
             raise QueryError(f"no chunk {chunk_id} in the index") from exc
         semantic = [(i, s) for i, s in self.vectors.search(np.asarray(vector), k + 1) if i != chunk_id][:k]
-        hits = self._hits(semantic, semantic, [], [])
+        hits = self._hits(semantic, semantic, [], [], np.asarray(vector))
         return SearchResponse(
             query=f"more like #{chunk_id}", mode="semantic", hits=hits,
             seconds=time.perf_counter() - started, generation=self.generation,
@@ -177,7 +210,8 @@ class Searcher:
     def chunk(self, chunk_id: int) -> dict:
         rows = self.store.chunk_rows([chunk_id])
         if chunk_id not in rows:
-            raise QueryError(f"no chunk {chunk_id} in the index")
+            raise QueryError(f"no chunk {chunk_id} in the index: it was removed or re-indexed since "
+                             "(chunk ids are never reused)")
         return rows[chunk_id]
 
     def section_text(self, chunk_id: int) -> str:
@@ -191,6 +225,15 @@ class Searcher:
 
     def documents(self) -> list[dict]:
         return self._memo("documents", self.store.documents)
+
+    def law_titles(self) -> list[str]:
+        return self._memo("law_titles", lambda: [d["title"] for d in self.documents() if d["kind"] == POLICY])
+
+    def mean_vector(self) -> np.ndarray:
+        return self._memo("mean_vector", self.vectors.mean)
+
+    def passage_count(self) -> int:
+        return self._memo("passages", self.store.chunk_count)
 
     def catalogue(self) -> Catalogue:
         return self._memo("catalogue", lambda: build_catalogue(self.store))
@@ -214,10 +257,18 @@ class Searcher:
         rows = self.store.chunk_rows(ids)
         return [rows[i] for i in ids]
 
-    def _hits(self, fused, semantic, keyword, tokens) -> list[Hit]:
+    def _hits(self, fused, semantic, keyword, tokens, query_vector=None) -> list[Hit]:
         ids = [chunk_id for chunk_id, _ in fused]
         rows = self.store.chunk_rows(ids)
         chunk_tokens = self.store.chunk_tokens(ids) if tokens else {}
+        passages = self.passage_count()
+        frequencies = self.store.document_frequencies(tokens) if tokens else {}
+        weights = {term: idf(count, passages) for term, count in frequencies.items()}
+        telling = set(distinctive(frequencies, frequencies, passages))
+        similarities = {}
+        if query_vector is not None:
+            vectors = self.store.vectors_of(ids, self.manifest.model.key(), self.manifest.model.dimension)
+            similarities = centred_similarities(query_vector, vectors, self.mean_vector())
         semantic_at = {i: RetrieverScore(rank=r, score=s) for r, (i, s) in enumerate(semantic, start=1)}
         keyword_at = {i: RetrieverScore(rank=r, score=s) for r, (i, s) in enumerate(keyword, start=1)}
         hits = []
@@ -228,6 +279,8 @@ class Searcher:
             present = chunk_tokens.get(chunk_id, set())
             lowered = row["text"].lower()
             matched = [t for t in dict.fromkeys(tokens) if t in present and t in lowered]
+            covered = coverage(tokens, present, weights)
+            similarity = similarities.get(chunk_id)
             hits.append(
                 Hit(
                     chunk_id=chunk_id,
@@ -245,7 +298,11 @@ class Searcher:
                     score=float(score),
                     semantic=semantic_at.get(chunk_id),
                     keyword=keyword_at.get(chunk_id),
-                    matched_terms=matched,
+                    matched_terms=[t for t in matched if t in telling],
+                    kind=row["kind"],
+                    similarity=similarity,
+                    coverage=covered,
+                    weak=is_weak(similarity, covered, self.settings.floor_similarity, self.settings.floor_coverage),
                 )
             )
         return hits

@@ -1,0 +1,170 @@
+"""The relevance floor: the thresholds chosen on STARD dev, and what they do.
+
+On STARD dev every hybrid top-10 hit is relevant or not (qrels); a hit is weak when its centred
+similarity is under `floor_similarity` and its IDF-weighted coverage under `floor_coverage`. The grid
+keeps the pairs that leave ≥ 95% of relevant hits above the floor and picks the one folding the most
+non-relevant hits. Then, on the bundled corpus: the share of out-of-domain questions
+(tests/data/out_of_domain.txt) whose every hit is weak (the page's "没有找到足够相关的结果"), and the
+share of seed practice questions (tests/data/seed_queries.tsv) whose right practice stays above it.
+
+    python bench/floor.py             # full STARD dev (its eval index is cached) + the bundled corpus
+    python bench/floor.py --smoke     # 200 distractors, 20 queries; the test fixture's corpus (CI)
+
+Dev split only: the held-back train queries are never read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import shutil
+import tempfile
+from pathlib import Path
+
+import _shared
+import numpy as np
+
+from kb.config import Settings
+from kb.evaluate import prepare
+from kb.index.indexer import index_paths
+from kb.model.embedder import Embedder
+from kb.search import Searcher
+
+ROOT = _shared.ROOT
+SIMILARITIES = [round(x, 2) for x in np.arange(0.20, 0.71, 0.01)]
+COVERAGES = [round(x, 2) for x in np.arange(0.30, 1.01, 0.05)]
+KEEP_RELEVANT = 0.95
+
+
+def _features(searcher: Searcher, questions: list[str], mode: str = "hybrid", k: int = 10):
+    """(similarity, coverage) of every top-k hit per question, with the hits' doc ids and units."""
+    out = []
+    for question in questions:
+        hits = searcher.search(question, mode=mode, k=k).hits
+        out.append([(h.similarity, h.coverage, h.doc_id, h.unit, h.kind) for h in hits])
+    return out
+
+
+def _weak(similarity, coverage, min_similarity, min_coverage) -> bool:
+    if similarity is not None and similarity >= min_similarity:
+        return False
+    return coverage < min_coverage
+
+
+def stard_hits(embedder: Embedder, folder: Path, settings: Settings):
+    judged_set = prepare(settings, *_shared.files(folder), embedder)
+    searcher = Searcher(judged_set.settings, embedder)
+    try:
+        questions = [judged_set.questions[qid] for qid in judged_set.asked]
+        labelled = []
+        for mode in ("hybrid", "keyword"):
+            for qid, hits in zip(judged_set.asked, _features(searcher, questions, mode)):
+                labelled += [(mode, s, c, doc in judged_set.judged[qid]) for s, c, doc, _, _ in hits]
+    finally:
+        searcher.close()
+    return judged_set, labelled
+
+
+def choose(labelled) -> list[dict]:
+    hybrid = [(s, c, relevant) for mode, s, c, relevant in labelled if mode == "hybrid"]
+    relevant = [(s, c) for s, c, r in hybrid if r]
+    other = [(s, c) for s, c, r in hybrid if not r]
+    grid = []
+    for min_similarity in SIMILARITIES:
+        for min_coverage in COVERAGES:
+            kept = np.mean([not _weak(s, c, min_similarity, min_coverage) for s, c in relevant])
+            folded = np.mean([_weak(s, c, min_similarity, min_coverage) for s, c in other])
+            grid.append({"floor_similarity": min_similarity, "floor_coverage": min_coverage,
+                         "relevant_kept": float(kept), "non_relevant_folded": float(folded)})
+    return grid
+
+
+def bundled_index(embedder: Embedder, work: Path, smoke: bool) -> Settings:
+    corpus = work / "corpus"
+    if smoke:  # the test fixture's corpus: the seed and two laws
+        corpus.mkdir()
+        shutil.copy(next((ROOT / "corpus").glob("2022-*.md")), corpus)
+        (corpus / "laws").mkdir()
+        for name in ("人民调解法(2010-08-28).md", "非物质文化遗产法(2011-02-25).md"):
+            shutil.copy(ROOT / "corpus" / "laws" / name, corpus / "laws" / name)
+    else:
+        shutil.copytree(ROOT / "corpus", corpus)
+    settings = Settings(corpus_dir=corpus, index_dir=work / "bundled-index")
+    index_paths(settings, embedder=embedder)
+    return settings
+
+
+def bundled_figures(settings: Settings, embedder: Embedder, chosen: dict) -> dict:
+    ood = [line.strip() for line in (ROOT / "tests/data/out_of_domain.txt").read_text(encoding="utf-8").splitlines()
+           if line.strip() and not line.startswith("#")]
+    with open(ROOT / "tests/data/seed_queries.tsv", encoding="utf-8") as handle:
+        seed = [(row["query"], row["unit"]) for row in csv.DictReader(handle, delimiter="\t")]
+    searcher = Searcher(settings, embedder)
+    try:
+        figures = {}
+        for mode in ("hybrid", "keyword"):
+            ood_hits = _features(searcher, ood, mode)
+            no_result = np.mean([all(_weak(s, c, chosen["floor_similarity"], chosen["floor_coverage"])
+                                     for s, c, *_ in hits) for hits in ood_hits])
+            seed_hits = _features(searcher, [q for q, _ in seed], mode, k=10)
+            kept = []
+            for (_, unit), hits in zip(seed, seed_hits):
+                right = next(((s, c) for s, c, _, hit_unit, _ in hits if hit_unit == unit), None)
+                kept.append(right is not None and not _weak(*right, chosen["floor_similarity"], chosen["floor_coverage"]))
+            figures[mode] = {"ood_questions": len(ood), "ood_no_result": float(no_result),
+                             "seed_questions": len(seed), "seed_right_practice_kept": float(np.mean(kept))}
+    finally:
+        searcher.close()
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--index-dir", type=Path, help="where eval indexes live (default: the configured index)")
+    parser.add_argument("--json", type=Path, help="also write every number here")
+    parser.add_argument("--smoke", action="store_true")
+    args = parser.parse_args()
+    settings = Settings() if args.index_dir is None else Settings(index_dir=args.index_dir)
+    embedder = Embedder(settings)
+    with tempfile.TemporaryDirectory() as work:
+        folder = _shared.STARD
+        if args.smoke:
+            folder = _shared.write_subset(Path(work) / "stard-smoke", 200, 20)
+            settings = Settings(index_dir=Path(work) / "index")
+        judged_set, labelled = stard_hits(embedder, folder, settings)
+        grid = choose(labelled)
+        passing = [row for row in grid if row["relevant_kept"] >= KEEP_RELEVANT]
+        chosen = (max(passing, key=lambda r: (r["non_relevant_folded"], r["relevant_kept"])) if passing
+                  else max(grid, key=lambda r: (r["relevant_kept"], r["non_relevant_folded"])))
+        keyword = [(s, c, r) for mode, s, c, r in labelled if mode == "keyword"]
+        keyword_kept = np.mean([not _weak(None, c, 1.0, chosen["floor_coverage"]) for _, c, r in keyword if r])
+        keyword_folded = np.mean([_weak(None, c, 1.0, chosen["floor_coverage"]) for _, c, r in keyword if not r])
+        bundled = bundled_figures(bundled_index(embedder, Path(work), args.smoke), embedder, chosen)
+
+    relevant = sum(1 for mode, *_, r in labelled if mode == "hybrid" and r)
+    print(f"STARD dev: {judged_set.documents} documents, {len(judged_set.asked)} queries; hybrid top 10: "
+          f"{relevant} relevant hits, {sum(1 for m, *_ in labelled if m == 'hybrid') - relevant} not")
+    print(f"chosen: floor_similarity {chosen['floor_similarity']:.2f}, floor_coverage {chosen['floor_coverage']:.2f} "
+          f"(most non-relevant folded with ≥ {KEEP_RELEVANT:.0%} of relevant hits kept)")
+    print(f"{'':<28} {'hybrid':>8} {'keyword':>8}")
+    print(f"{'STARD relevant kept':<28} {chosen['relevant_kept']:>8.3f} {keyword_kept:>8.3f}   (goal ≥ 0.95)")
+    print(f"{'STARD non-relevant folded':<28} {chosen['non_relevant_folded']:>8.3f} {keyword_folded:>8.3f}")
+    print(f"{'out-of-domain: no result':<28} {bundled['hybrid']['ood_no_result']:>8.3f} "
+          f"{bundled['keyword']['ood_no_result']:>8.3f}   (goal ≥ 0.9; {bundled['hybrid']['ood_questions']} questions)")
+    print(f"{'seed: right practice kept':<28} {bundled['hybrid']['seed_right_practice_kept']:>8.3f} "
+          f"{bundled['keyword']['seed_right_practice_kept']:>8.3f}   ({bundled['hybrid']['seed_questions']} questions)")
+    print("\nneighbours of the choice (similarity, coverage: relevant kept / non-relevant folded)")
+    for row in grid:
+        if (abs(row["floor_similarity"] - chosen["floor_similarity"]) < 0.031
+                and abs(row["floor_coverage"] - chosen["floor_coverage"]) < 0.051):
+            print(f"  {row['floor_similarity']:.2f}  {row['floor_coverage']:.2f}:  "
+                  f"{row['relevant_kept']:.3f} / {row['non_relevant_folded']:.3f}")
+    if args.json:
+        args.json.write_text(json.dumps({"chosen": chosen, "keyword": {"relevant_kept": float(keyword_kept),
+                                         "non_relevant_folded": float(keyword_folded)},
+                                         "bundled": bundled, "grid": grid}, indent=1, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()

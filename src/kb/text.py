@@ -1,0 +1,37 @@
+"""Text at the edges: what a user types (a query, a filter value, a terminal's argv) is made into
+clean text once, where it enters kb, so nothing inside sees lone surrogates or control characters."""
+
+from __future__ import annotations
+
+import os
+import re
+
+# Lone surrogates (U+D800-U+DFFF) cannot be encoded; C0/C1 controls and DEL are never meant in a query.
+_UNWANTED = re.compile(r"[\ud800-\udfff\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# What Python's surrogateescape makes of bytes that are not UTF-8 (argv, file names).
+_ESCAPED = re.compile(r"[\udc80-\udcff]")
+
+
+def clean_text(value: str) -> str:
+    """Drops lone surrogates and control characters (tabs and newlines become spaces)."""
+    return _UNWANTED.sub("", value.replace("\t", " ").replace("\r", " ").replace("\n", " "))
+
+
+def from_terminal(value: str) -> str:
+    """Text from argv or a file name: bytes that were not UTF-8 (a Chinese Windows share, a GBK
+    terminal) are read as GB18030; ValueError when they are not that either."""
+    if not _ESCAPED.search(value):
+        return value
+    raw = os.fsencode(value)
+    try:
+        return raw.decode("gb18030")
+    except UnicodeDecodeError:
+        raise ValueError(f"{raw!r} is neither UTF-8 nor GB18030 text") from None
+
+
+def readable_name(value: str) -> str:
+    """A file name for people and for storage: UTF-8, else GB18030, else with replacement marks."""
+    try:
+        return from_terminal(value)
+    except ValueError:
+        return os.fsencode(value).decode("utf-8", errors="replace")
