@@ -28,7 +28,8 @@ def model_info(ctx, as_json):
     identity = embedder.identity
     folder = embedder.folder
     if as_json:
-        click.echo(json.dumps({**identity.model_dump(), "folder": str(folder)}, ensure_ascii=False, indent=2))
+        click.echo(json.dumps({**identity.model_dump(), "folder": str(folder), "runtime": embedder.runtime.name},
+                              ensure_ascii=False, indent=2))
         return
     click.echo(f"name           {identity.name}")
     click.echo(f"dimension      {identity.dimension}")
@@ -38,6 +39,7 @@ def model_info(ctx, as_json):
     click.echo(f"max length     {identity.max_seq_length} tokens")
     click.echo(f"prompts        query {identity.query_prompt!r}, passage {identity.passage_prompt!r}")
     click.echo(f"precision      {identity.precision}")
+    click.echo(f"runtime        {embedder.runtime.name}")
 
 
 @main.command("eval")

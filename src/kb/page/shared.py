@@ -20,7 +20,7 @@ STAGES = {"reading": "读取文件", "embedding": "计算向量", "writing vecto
 @st.cache_resource(show_spinner="正在加载语义模型（每个服务进程一次）…")
 def cached_embedder(settings_json: str) -> Embedder:
     embedder = Embedder(Settings.model_validate_json(settings_json))
-    _ = embedder.model  # load the weights now (a bare expression would be drawn by Streamlit magic)
+    embedder.warm()  # load the weights now, not at the first visitor's search
     return embedder
 
 
