@@ -1,6 +1,7 @@
-"""Retrieval quality per embedding precision on the STARD dev split: does bf16 or int8 lose
-nDCG@10 against fp32? Paired on one sub-corpus: every relevant article plus a fixed random
-sample of distractors, each precision embedding the same texts into its own eval index.
+"""Retrieval quality per embedding precision and runtime on the STARD dev split: does bf16 or int8
+(torch's, or ONNX Runtime's per-channel int8) lose nDCG@10 against fp32? Paired on one sub-corpus:
+every relevant article plus a fixed random sample of distractors, each variant embedding the same
+texts into its own eval index (fp32 is one identity on either runtime, so it is embedded once).
 
     python bench/precision_quality.py                    # 5,000 distractors, all 308 queries
     python bench/precision_quality.py --smoke            # 200 distractors, 20 queries (CI)
@@ -21,6 +22,8 @@ from _shared import write_subset
 from kb.config import Settings
 from kb.evaluate import evaluate
 
+VARIANTS = ("auto/fp32", "torch/bf16", "torch/int8", "onnx/int8")
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -37,22 +40,23 @@ def main() -> None:
         write_subset(folder, args.distractors, args.queries)
         index_dir = args.index_dir or Path(work) / "index"
         rows = []
-        for precision in ("fp32", "bf16", "int8"):
-            settings = Settings(index_dir=index_dir, precision=precision)
+        for variant in VARIANTS:
+            runtime, precision = variant.split("/")
+            settings = Settings(index_dir=index_dir, precision=precision, runtime=runtime)
             report = evaluate(settings, folder / "corpus.jsonl", folder / "queries.jsonl", folder / "qrels",
                               ["semantic", "hybrid"])
             embed_rate = report.index.chunks_embedded / max(report.index.embedding_seconds, 1e-9)
-            rows.append((precision, report, embed_rate))
+            rows.append((variant, report, embed_rate))
     first = rows[0][1]
     print(f"{first.documents} documents ({args.distractors} random distractors + all relevant), {first.queries} queries")
-    print(f"{'precision':<9} {'semantic nDCG@10':>17} {'hybrid nDCG@10':>15} {'Δ semantic':>11} {'embed p/s':>10}")
+    print(f"{'variant':<11} {'semantic nDCG@10':>17} {'hybrid nDCG@10':>15} {'Δ semantic':>11} {'embed p/s':>10}")
     base = {s.mode: s.ndcg_at_10 for s in first.scores}
     for precision, report, rate in rows:
         scores = {s.mode: s.ndcg_at_10 for s in report.scores}
-        print(f"{precision:<9} {scores['semantic']:>17.4f} {scores['hybrid']:>15.4f}"
+        print(f"{precision:<11} {scores['semantic']:>17.4f} {scores['hybrid']:>15.4f}"
               f" {scores['semantic'] - base['semantic']:>+11.4f} {rate:>10.1f}")
     if args.json:
-        args.json.write_text(json.dumps([{"precision": precision, "embed_passages_s": rate,
+        args.json.write_text(json.dumps([{"variant": precision, "embed_passages_s": rate,
                                           "scores": [s.model_dump() for s in report.scores]}
                                          for precision, report, rate in rows], indent=1))
 

@@ -9,14 +9,18 @@ from streamlit.testing.v1 import AppTest
 APP = str(ROOT / "app.py")
 
 
-@pytest.fixture
-def page(seed_index, monkeypatch):
-    monkeypatch.setenv("KB_INDEX_DIR", str(seed_index.index_dir))
-    monkeypatch.setenv("KB_CORPUS_DIR", str(seed_index.corpus_dir))
+def _open_page(settings, monkeypatch) -> AppTest:
+    monkeypatch.setenv("KB_INDEX_DIR", str(settings.index_dir))
+    monkeypatch.setenv("KB_CORPUS_DIR", str(settings.corpus_dir))
     at = AppTest.from_file(APP, default_timeout=120)
     at.run()
     assert not at.exception, at.exception
     return at
+
+
+@pytest.fixture
+def page(seed_index, monkeypatch):
+    return _open_page(seed_index, monkeypatch)
 
 
 def _hit_titles(at: AppTest) -> list[str]:
@@ -131,12 +135,7 @@ def test_theme_filter_on_the_search_page(page, searcher):
 
 @pytest.fixture
 def bundled_page(bundled_index, monkeypatch):
-    monkeypatch.setenv("KB_INDEX_DIR", str(bundled_index.index_dir))
-    monkeypatch.setenv("KB_CORPUS_DIR", str(bundled_index.corpus_dir))
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    return _open_page(bundled_index, monkeypatch)
 
 
 def _first_section_titles(at: AppTest) -> list[str]:

@@ -159,3 +159,21 @@ def test_evidence_words_leave_out_words_found_everywhere(bundled):
     assert hit.unit == "五常市政协"
     assert "大米" in hit.matched_terms
     assert not {"组织", "委员", "农民"} & set(hit.matched_terms)
+
+
+def test_the_seed_questions_through_kb_search(bundled_index, tmp_path):
+    """The same questions as a user's `kb search` sees them: one process, one JSON line each."""
+    queries = _seed_queries()
+    questions = tmp_path / "questions.txt"
+    questions.write_text("\n".join(q for q, _ in queries) + "\n", encoding="utf-8")
+    out = kb("search", "--queries", str(questions), "-k", "10", index_dir=bundled_index.index_dir).stdout
+    answers = [json.loads(line) for line in out.splitlines()]
+    assert [a["query"] for a in answers] == [q for q, _ in queries]
+    first, misses = 0, []
+    for (query, unit), answer in zip(queries, answers):
+        units = [hit["unit"] for hit in answer["hits"] if hit["kind"] == PRACTICE]
+        assert answer["hits"][0]["kind"] == PRACTICE  # practices are shown first
+        first += units[0] == unit
+        if unit not in units[:3]:
+            misses.append(query)
+    assert not misses and first / len(queries) >= 0.95, (first, misses)

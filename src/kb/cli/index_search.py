@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 
 import click
 
-from kb.cli.main import Progress, argv_text, fail, handle_errors, main, settings_from
+from kb.cli.main import (
+    STARTED,
+    Progress,
+    argv_text,
+    fail,
+    handle_errors,
+    main,
+    settings_from,
+)
 from kb.records import FILTER_FIELDS, KINDS, SECTION_TITLES
 
 
@@ -72,6 +81,8 @@ def search(ctx, query, queries_file, mode, top_k, kinds, filters, flat, as_json)
     wanted = parse_filters([*(argv_text(f) for f in filters), *(f"kind={kind}" for kind in kinds)])
     searcher = Searcher(settings)
     try:
+        searcher.warm(mode)  # loading the model and jieba's dictionary is start-up, not the search
+        startup = time.perf_counter() - STARTED
         if queries_file:
             for question in _questions(queries_file):
                 response = searcher.search(question, mode=mode, k=top_k, filters=wanted, grouped=not flat)
@@ -99,7 +110,8 @@ def search(ctx, query, queries_file, mode, top_k, kinds, filters, flat, as_json)
         other = "semantic" if response.mode == "keyword" else "keyword"
         click.echo(f"nothing passed the relevance floor: every hit above is a weak match. "
                    f"Try fewer words, or --mode {other}.")
-    click.echo(f"{len(response.hits)} hits in {response.seconds * 1000:.0f} ms ({response.mode})")
+    click.echo(f"{len(response.hits)} hits in {response.seconds * 1000:.0f} ms ({response.mode}); "
+               f"start-up {startup:.1f} s")
 
 
 def _questions(path: Path) -> list[str]:

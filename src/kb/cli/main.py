@@ -13,7 +13,11 @@ from pathlib import Path
 import click
 from pydantic import ValidationError
 
-from kb.config import Settings
+# When the command began, as near to process start as kb's code gets: start-up is reported apart
+# from the search itself.
+STARTED = time.perf_counter()
+
+from kb.config import Settings  # noqa: E402
 from kb.text import from_terminal
 
 

@@ -50,7 +50,7 @@ class OnnxRuntime:
         from kb.model.onnx_export import onnx_path
 
         options = onnxruntime.SessionOptions()
-        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
+        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
         return onnxruntime.InferenceSession(str(onnx_path(self.folder, self.precision)), options,
                                             providers=["CPUExecutionProvider"])
 

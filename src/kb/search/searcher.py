@@ -70,6 +70,13 @@ class Searcher:
     def _keyword_worker(self) -> ThreadPoolExecutor:
         return ThreadPoolExecutor(max_workers=1, thread_name_prefix="kb-keyword")
 
+    def warm(self, mode: SearchMode | None = None) -> None:
+        """Load what a search in ``mode`` needs (jieba's dictionary; the model unless keyword) now,
+        so that the first search's time is the search's."""
+        tokenize("预热")
+        if (mode or self.settings.mode) != "keyword":
+            self.embedder.warm()
+
     def refresh(self) -> bool:
         """Reload if a newer generation was committed; True when it did."""
         manifest = self.store.manifest()
@@ -139,9 +146,9 @@ class Searcher:
             self.check_model()
             allowed = self.store.chunk_ids_for(allowed_sql) if allowed_sql else None
             if mode == "hybrid":
-                # SQLite releases the GIL while it runs FTS5, and the query is embedded on one torch
-                # thread: the keyword search runs on the other core meanwhile, so hybrid costs about
-                # as much as its slower half (bench/speed.py).
+                # SQLite and the model's runtime both release the GIL: the keyword search runs
+                # while the query is embedded, so hybrid costs about as much as its slower half
+                # (bench/speed.py).
                 pending = self._keyword_worker.submit(self._keyword, query, tokens, depth, allowed_sql)
             query_vector = self.embedder.embed_query(query)
             semantic = self.vectors.search(query_vector, depth, allowed)
