@@ -53,9 +53,11 @@ class Settings(BaseModel):
     keyword_weight: float = Field(1.0, ge=0)
     # How deep each retriever looks before fusion.
     candidates: int = Field(100, ge=1)
-    # The relevance floor (kb.search.floor): a hit is weak below both. Chosen on STARD dev by bench/floor.py.
-    floor_similarity: float = Field(0.0, ge=0, le=1)
-    floor_coverage: float = Field(0.0, ge=0, le=1)
+    # The relevance floor (kb.search.floor): a hit is weak below both; keyword mode, which has no
+    # similarity, below its own coverage floor. Chosen on STARD dev by bench/floor.py.
+    floor_similarity: float = Field(0.34, ge=0, le=1)
+    floor_coverage: float = Field(0.55, ge=0, le=1)
+    floor_keyword_coverage: float = Field(0.20, ge=0, le=1)
 
     @field_validator("chunk_overlap")
     @classmethod

@@ -105,17 +105,22 @@ class VectorIndex:
         scores, ids = self.index.search(query, min(k, self.count), params=params)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
 
-    def _exact_among(self, query: np.ndarray, k: int, allowed: np.ndarray) -> list[tuple[int, float]]:
-        present, rows = [], []
-        for chunk_id in allowed.tolist():
+    def vectors_of(self, chunk_ids) -> dict[int, np.ndarray]:
+        """The stored vectors of these chunks (those this generation holds), from memory."""
+        found = {}
+        for chunk_id in chunk_ids:
             try:
-                rows.append(self.index.reconstruct(chunk_id))
+                found[int(chunk_id)] = self.index.reconstruct(int(chunk_id))
             except RuntimeError:  # filtered by SQLite, but not in this generation's vectors
                 continue
-            present.append(chunk_id)
-        if not present:
+        return found
+
+    def _exact_among(self, query: np.ndarray, k: int, allowed: np.ndarray) -> list[tuple[int, float]]:
+        found = self.vectors_of(allowed.tolist())
+        if not found:
             return []
-        vectors = np.vstack(rows)
+        present = list(found)
+        vectors = np.vstack([found[i] for i in present])
         scores = vectors @ query
         order = np.argsort(-scores, kind="stable")[:k]
         return [(present[i], float(scores[i])) for i in order]

@@ -274,8 +274,7 @@ class Searcher:
         telling = set(distinctive(frequencies, frequencies, passages))
         similarities = {}
         if query_vector is not None:
-            vectors = self.store.vectors_of(ids, self.manifest.model.key(), self.manifest.model.dimension)
-            similarities = centred_similarities(query_vector, vectors, self.mean_vector())
+            similarities = centred_similarities(query_vector, self.vectors.vectors_of(ids), self.mean_vector())
         semantic_at = {i: RetrieverScore(rank=r, score=s) for r, (i, s) in enumerate(semantic, start=1)}
         keyword_at = {i: RetrieverScore(rank=r, score=s) for r, (i, s) in enumerate(keyword, start=1)}
         hits = []
@@ -309,7 +308,9 @@ class Searcher:
                     kind=row["kind"],
                     similarity=similarity,
                     coverage=covered,
-                    weak=is_weak(similarity, covered, self.settings.floor_similarity, self.settings.floor_coverage),
+                    weak=is_weak(similarity, covered, self.settings.floor_similarity,
+                                 self.settings.floor_coverage if similarity is not None
+                                 else self.settings.floor_keyword_coverage),
                 )
             )
         return hits
