@@ -3,7 +3,7 @@ commits generation after generation — adding and removing a document, and `--r
 renumbers every chunk. Counts the searches, the empty answers to a question that has answers before
 and after, and the errors (goal: ≥ 5,000 searches during ≥ 10 commits, 0 empty, 0 errors).
 
-    python bench/readers.py            # 12 commits (4 of them --rebuild) on the seed and two laws
+    python bench/readers.py            # 12 commits (4 of them --rebuild), 15 s of searching between them
     python bench/readers.py --smoke    # 2 commits (CI)
 """
 
@@ -32,6 +32,7 @@ LAWS = ("人民调解法(2010-08-28).md", "非物质文化遗产法(2011-02-25).
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--commits", type=int, default=12)
+    parser.add_argument("--pause", type=float, default=15.0, help="seconds of searching between commits")
     parser.add_argument("--json", type=Path)
     parser.add_argument("--smoke", action="store_true")
     args = parser.parse_args()
@@ -73,6 +74,7 @@ def main() -> None:
         extra = corpus / "extra.md"
         try:
             for number in range(commits):
+                time.sleep(0.5 if args.smoke else args.pause)
                 if number % 3 == 2:
                     index_paths(settings, rebuild=True, embedder=embedder)
                 elif extra.exists():

@@ -147,6 +147,11 @@ def vector_file(index_dir: Path, generation: int) -> Path:
     return Path(index_dir) / f"vectors-{generation}.faiss"
 
 
+def vector_generations(index_dir: Path) -> list[int]:
+    """The generations whose vector files are in the index folder now."""
+    return [int(m.group(1)) for path in Path(index_dir).iterdir() if (m := _FILE.match(path.name))]
+
+
 def remove_stale(index_dir: Path, keep_generation: int) -> None:
     """Delete vector files of older generations and temp files left by dead writers."""
     for path in Path(index_dir).iterdir():

@@ -15,7 +15,7 @@ import numpy as np
 from kb.config import SearchMode, Settings
 from kb.index.indexer import check_compatible
 from kb.index.store import Store
-from kb.index.vectors import VectorIndex, vector_file
+from kb.index.vectors import VectorIndex, vector_file, vector_generations
 from kb.model.embedder import Embedder
 from kb.practices import Catalogue, build_catalogue
 from kb.records import POLICY, Hit, RetrieverScore, SearchResponse
@@ -89,7 +89,12 @@ class Searcher:
         if path.exists():
             self.vectors = VectorIndex.load(path, manifest.vector_index)
         else:
-            log.warning("%s is missing; rebuilding vectors in memory (run `kb check --repair`)", path)
+            if max(vector_generations(self.settings.index_dir), default=0) > manifest.generation:
+                # This snapshot's generation was superseded while it was opened: read its vectors
+                # from SQLite, whose snapshot still holds them; the next search moves on.
+                log.info("%s was superseded; reading its vectors from SQLite", path)
+            else:
+                log.warning("%s is missing; rebuilding vectors in memory (run `kb check --repair`)", path)
             ids, vectors = self.store.chunk_vectors(manifest.model.key(), manifest.model.dimension)
             self.vectors = VectorIndex.build(ids, vectors, manifest.vector_index or None)
         self.generation = manifest.generation
