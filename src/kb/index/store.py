@@ -286,6 +286,11 @@ class Store:
             for row in self.db.execute(f"SELECT rowid, tokens FROM chunk_fts WHERE rowid IN ({marks})", list(chunk_ids))
         }
 
+    def law_titles(self) -> list[str]:
+        """Titles of the laws, regulations and policy documents (the law-first rule looks for them)."""
+        return [row[0] for row in self.db.execute(
+            "SELECT DISTINCT d.title FROM documents d WHERE d.doc_type IN ('法律法规', '政策文件') AND d.title != ''")]
+
     def chunk_kinds(self, chunk_ids: Sequence[int]) -> dict[int, str]:
         found: dict[int, str] = {}
         for start in range(0, len(chunk_ids), 500):

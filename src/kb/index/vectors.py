@@ -65,7 +65,7 @@ class VectorIndex:
     def dimension(self) -> int:
         return self.index.d
 
-    def mean(self, sample: int = 100_000) -> np.ndarray:
+    def mean(self, sample: int = 20_000) -> np.ndarray:
         """The mean of (up to ``sample``) stored vectors: the direction every text of the corpus
         shares, which the relevance floor removes before comparing a query with a passage."""
         count = min(self.count, sample)

@@ -45,17 +45,27 @@ class OnnxRuntime:
 
     @cached_property
     def _session(self):
+        return self._open(threads=0)  # every core: batches of passages
+
+    @cached_property
+    def _query_session(self):
+        """A lone query gains little from a second thread and would take the core the keyword search
+        of a hybrid query runs on. The weights are mapped, so a second session costs no memory."""
+        return self._open(threads=1)
+
+    def _open(self, threads: int):
         import onnxruntime
 
         from kb.model.onnx_export import onnx_path
 
         options = onnxruntime.SessionOptions()
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.intra_op_num_threads = threads
         return onnxruntime.InferenceSession(str(onnx_path(self.folder, self.precision)), options,
                                             providers=["CPUExecutionProvider"])
 
     def warm(self) -> None:
-        _ = self._session, self._tokenizer
+        _ = self._query_session, self._tokenizer
 
     def encode(self, texts: list[str], batch_size: int) -> np.ndarray:
         encodings = self._tokenizer.encode_batch(list(texts))
@@ -72,7 +82,8 @@ class OnnxRuntime:
                 tokens = encodings[i].ids
                 ids[row, : len(tokens)] = tokens
                 mask[row, : len(tokens)] = 1
-            states = self._session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
+            session = self._query_session if len(texts) == 1 else self._session
+            states = session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
             weights = mask[..., None].astype(np.float32)
             pooled = (states * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
             pooled /= np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)

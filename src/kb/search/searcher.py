@@ -18,7 +18,7 @@ from kb.index.store import Store
 from kb.index.vectors import VectorIndex, vector_file, vector_generations
 from kb.model.embedder import Embedder
 from kb.practices import Catalogue, build_catalogue
-from kb.records import POLICY, Hit, RetrieverScore, SearchResponse
+from kb.records import Hit, RetrieverScore, SearchResponse
 from kb.search.filters import check_filters
 from kb.search.floor import centred_similarities, coverage, distinctive, idf, is_weak
 from kb.search.fusion import convex, rrf
@@ -239,7 +239,7 @@ class Searcher:
         return self._memo("documents", self.store.documents)
 
     def law_titles(self) -> list[str]:
-        return self._memo("law_titles", lambda: [d["title"] for d in self.documents() if d["kind"] == POLICY])
+        return self._memo("law_titles", self.store.law_titles)
 
     def mean_vector(self) -> np.ndarray:
         return self._memo("mean_vector", self.vectors.mean)
