@@ -29,6 +29,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--distractors", type=int, default=5000)
     parser.add_argument("--queries", type=int, default=308)
+    parser.add_argument("--variant", choices=VARIANTS, action="append", help="only these (default: all)")
     parser.add_argument("--smoke", action="store_true")
     parser.add_argument("--json", type=Path, help="also write the rows here")
     parser.add_argument("--index-dir", type=Path, default=None, help="keep the eval indexes here (default: temp)")
@@ -40,7 +41,7 @@ def main() -> None:
         write_subset(folder, args.distractors, args.queries)
         index_dir = args.index_dir or Path(work) / "index"
         rows = []
-        for variant in VARIANTS:
+        for variant in args.variant or VARIANTS:
             runtime, precision = variant.split("/")
             settings = Settings(index_dir=index_dir, precision=precision, runtime=runtime)
             report = evaluate(settings, folder / "corpus.jsonl", folder / "queries.jsonl", folder / "qrels",
