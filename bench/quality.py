@@ -67,11 +67,12 @@ def fusion_sweep(judged_set, chunk_lists, owner) -> list[tuple[str, float, float
     for semantic_weight, keyword_weight, k in FUSION_GRID:
         weights = {"semantic": semantic_weight, "keyword": keyword_weight}
         results.append(("rrf", semantic_weight, keyword_weight, k, ranked_by(
-            lambda sem, key: rrf({"semantic": [i for i, _ in sem], "keyword": [i for i, _ in key]}, weights, k))))
+            lambda sem, key, weights=weights, k=k: rrf(
+                {"semantic": [i for i, _ in sem], "keyword": [i for i, _ in key]}, weights, k))))
     for share in CONVEX_GRID:
         weights = {"semantic": share, "keyword": round(1 - share, 2)}
         results.append(("convex", share, weights["keyword"], None, ranked_by(
-            lambda sem, key: convex({"semantic": sem, "keyword": key}, weights))))
+            lambda sem, key, weights=weights: convex({"semantic": sem, "keyword": key}, weights))))
     return results
 
 

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 # from the search itself.
 STARTED = time.perf_counter()
 
-from kb.config import Settings  # noqa: E402
+from kb.config import Settings
 from kb.text import from_terminal
 
 

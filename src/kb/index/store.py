@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kb.index.schema import StoreError, migrate  # noqa: F401  (StoreError: part of the store's API)
+from kb.index.schema import StoreError, migrate
 from kb.ingest.chunking import context_line
 from kb.ingest.metadata import kind_of, unit_type_of
 from kb.records import POLICY, PRACTICE, Chunk, Document, IndexManifest

@@ -60,10 +60,8 @@ class Embedder:
             if settings.precision == "bf16":
                 raise ModelLoadError("runtime = onnx runs fp32 or int8; use runtime = torch for bf16")
             return OnnxRuntime(Path(self.folder), settings.precision, int(self._marker["max_seq_length"]))
-        limit = None
-        if self._marker is None:
-            limit = lambda model: min(model.max_seq_length or bundled.MAX_SEQ_LENGTH, _position_limit(model))  # noqa: E731
-        return TorchRuntime(self.folder, settings.device, settings.precision, _offline(settings), limit)
+        return TorchRuntime(self.folder, settings.device, settings.precision, _offline(settings),
+                            None if self._marker is not None else _token_limit)
 
     @property
     def model(self):
@@ -156,6 +154,10 @@ def _folder_revision(folder: Path) -> str:
             digest.update(str(path.relative_to(folder)).encode())
             feed_file(digest, path)
     return digest.hexdigest()[:16]
+
+
+def _token_limit(model) -> int:
+    return min(model.max_seq_length or bundled.MAX_SEQ_LENGTH, _position_limit(model))
 
 
 def _position_limit(model) -> int:
