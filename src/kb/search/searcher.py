@@ -197,9 +197,13 @@ class Searcher:
             # Too short for the word index to be sure (jieba may have glued the character
             # into longer words): add literal matches after the word matches.
             seen = {chunk_id for chunk_id, _ in results}
-            for chunk_id, count in self.store.substring_search(query, depth, allowed_sql):
-                if chunk_id not in seen:
-                    results.append((chunk_id, count))
+            literal = [(i, n) for i, n in self.store.substring_search(query, depth, allowed_sql) if i not in seen]
+            if results and literal:
+                # Ranked after the word matches, so scores must stay below theirs (and keep their
+                # own order): a share of the lowest word score, by occurrences.
+                floor, most = results[-1][1], literal[0][1]
+                literal = [(i, floor * n / (most + 1)) for i, n in literal]
+            results += literal
         return results[:depth]
 
     @_one_snapshot
