@@ -97,6 +97,7 @@ def test_a_folder_that_cannot_be_read_keeps_its_documents(embedder):
         result = subprocess.run(
             [*as_nobody, "-m", "kb", "index", "--corpus-dir", str(corpus), "--index-dir", str(settings.index_dir)],
             capture_output=True, text=True, env={**env, "HOME": str(work), "HF_HUB_OFFLINE": "1"}, timeout=300,
+            check=False,
         )
         (corpus / "sub").chmod(0o755)
         assert result.returncode == 1, result.stderr
@@ -166,11 +167,12 @@ def test_a_gbk_terminal_and_bytes_that_are_no_text(seed_index):
     index = str(seed_index.index_dir)
     gbk = subprocess.run(
         [sys.executable, "-m", "kb", "search", "调解".encode("gbk"), "--mode", "keyword", "--json",
-         "--index-dir", index], capture_output=True, env={**os.environ, "HF_HUB_OFFLINE": "1"}, timeout=120)
+         "--index-dir", index], capture_output=True, check=False, env={**os.environ, "HF_HUB_OFFLINE": "1"},
+        timeout=120)
     assert gbk.returncode == 0 and "调解".encode() in gbk.stdout
     junk = subprocess.run(
         [sys.executable, "-m", "kb", "search", b"\xff\xfe\xff", "--index-dir", index], capture_output=True,
-        env={**os.environ, "HF_HUB_OFFLINE": "1"}, timeout=120)
+        check=False, env={**os.environ, "HF_HUB_OFFLINE": "1"}, timeout=120)
     assert junk.returncode == 2 and b"neither UTF-8 nor GB18030" in junk.stderr and b"Traceback" not in junk.stderr
     year = kb("search", "q", "--filter", "year=99999999999999999999", "--index-dir", index, check=False)
     assert year.returncode == 2 and "Traceback" not in year.stderr
