@@ -14,7 +14,7 @@ import numpy as np
 from kb.index.schema import StoreError, migrate
 from kb.ingest.chunking import context_line
 from kb.ingest.metadata import kind_of, unit_type_of
-from kb.records import POLICY, PRACTICE, Chunk, Document, IndexManifest
+from kb.records import Chunk, Document, IndexManifest
 
 DB_NAME = "kb.sqlite3"
 # The SQL column behind each filter field of kb.records.FILTER_FIELDS (theme is resolved to chunk ids).
@@ -359,10 +359,7 @@ class Store:
     def documents(self) -> list[dict]:
         cursor = self.db.execute(
             "SELECT d.doc_id, d.title, d.unit, d.unit_type, d.year, d.doc_type, d.indexed_at,"
-            " (SELECT count(*) FROM chunks c WHERE c.doc_id = d.doc_id) AS chunks,"
-            # A document's kind: a law stays a law; a review with any practice section is a practice.
-            f" (SELECT c.kind FROM chunks c WHERE c.doc_id = d.doc_id ORDER BY c.kind = '{POLICY}' DESC,"
-            f" c.kind = '{PRACTICE}' DESC LIMIT 1) AS kind FROM documents d ORDER BY d.doc_id"
+            " (SELECT count(*) FROM chunks c WHERE c.doc_id = d.doc_id) AS chunks FROM documents d ORDER BY d.doc_id"
         )
         names = [col[0] for col in cursor.description]
         return [dict(zip(names, row)) for row in cursor]
