@@ -20,8 +20,9 @@ ALLOWED = {
     "search": {"ingest", "model", "index", "practices"},
     "office": {"ingest", "model", "index"},
     "evaluate": {"ingest", "model", "index", "search"},
-    "page": {"ingest", "model", "index", "practices", "search", "office"},
-    "cli": {"ingest", "model", "index", "practices", "search", "office", "evaluate", "page"},
+    "report": {"practices"},
+    "page": {"ingest", "model", "index", "practices", "search", "office", "report"},
+    "cli": {"ingest", "model", "index", "practices", "search", "office", "evaluate", "page", "report"},
 }
 MAX_LINES = 400
 

@@ -39,6 +39,8 @@ class Settings(BaseModel):
     max_file_mb: int = Field(50, ge=1)
     # The page's manage views ask for this password (a salted scrypt hash from `kb admin set-password`).
     admin_password_hash: str | None = None
+    # The time zone the page and reports show times in (stored times stay UTC).
+    timezone: str = "Asia/Shanghai"
 
     chunk_size: int = Field(360, ge=50, le=2000)
     chunk_overlap: int = Field(60, ge=0)
@@ -65,6 +67,17 @@ class Settings(BaseModel):
         size = info.data.get("chunk_size", 360)
         if value >= size:
             raise ValueError(f"chunk_overlap ({value}) must be smaller than chunk_size ({size})")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}; use an IANA name such as Asia/Shanghai") from None
         return value
 
     @classmethod

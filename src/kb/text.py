@@ -35,3 +35,29 @@ def readable_name(value: str) -> str:
         return from_terminal(value)
     except ValueError:
         return os.fsencode(value).decode("utf-8", errors="replace")
+
+
+_SENTENCE_END = "。！？!?；;…”』」）)》.\""
+
+
+def with_ellipsis(text: str) -> str:
+    """A passage as a reader sees it: one cut in mid-sentence ends in “…”, so it is not taken for the
+    whole statement."""
+    text = text.rstrip()
+    return text if not text or text[-1] in _SENTENCE_END else text + "…"
+
+
+def local_time(stamp: str | None, zone: str) -> str:
+    """A stored UTC ISO time as a person in ``zone`` reads it: “2026-11-26 09:03”; '' for none."""
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    if not stamp:
+        return ""
+    try:
+        moment = datetime.fromisoformat(stamp)
+    except ValueError:
+        return stamp
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M")

@@ -6,6 +6,9 @@ import pytest
 from conftest import ROOT
 from streamlit.testing.v1 import AppTest
 
+from kb.config import Settings
+from kb.page.shared import model_loader
+
 APP = str(ROOT / "app.py")
 
 
@@ -15,6 +18,9 @@ def _open_page(settings, monkeypatch) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=120)
     at.run()
     assert not at.exception, at.exception
+    # The model loads in the background; these tests search as a visitor does once it is ready.
+    model_loader(Settings.load().model_dump_json()).wait()
+    at.run()
     return at
 
 
@@ -39,12 +45,15 @@ def test_question_about_a_practice_shows_it_first(page):
     assert titles and "市政协社会和法制委员会" in titles[0]
     highlighted = [m.value for m in page.markdown if "<mark>" in m.value]
     assert highlighted and "<mark>律师</mark>" in highlighted[0]
-    assert any("语义排名" in c.value and "融合得分" in c.value for c in page.caption)
+    # Why, in words; the numbers are in the 得分详情 popover.
+    assert any(c.value.startswith("意思相近 · 关键词命中：") and "律师" in c.value for c in page.caption)
+    assert any(c.value.startswith("语义检索第 1 名") for c in page.caption)
+    assert not any("融合得分" in c.value or "BM25 2" in c.value.split("·")[0] for c in page.caption[:4])
 
 
 def test_expander_holds_context_and_the_whole_practice(page):
     page.text_input(key="query").input("五常大米品牌").run()
-    expander = page.expander[0]
+    expander = page.expander[1]  # [0] holds the search settings
     assert expander.label == "上下文与全文"
     section = " ".join(t.value for t in expander.text)
     assert "五常大米" in section and len(section) > 200
@@ -53,7 +62,9 @@ def test_expander_holds_context_and_the_whole_practice(page):
 def test_similar_passages(page):
     page.text_input(key="query").input("委员读书分享").run()
     page.button(key=next(b.key for b in page.button if b.key and b.key.startswith("similar-"))).click().run()
-    assert any("相似" in i.value for i in page.info)
+    assert any("与所选段落意思相近" in i.value for i in page.info)
+    assert any(c.value.startswith("相似段落共") for c in page.caption)
+    assert not any("more like" in c.value for c in page.caption)
     assert _hit_titles(page)
 
 
@@ -85,7 +96,7 @@ def test_syntax_characters_are_just_text(page):
 
 def test_manage_tab_shows_status(page):
     metrics = {m.label: m.value for m in page.metric}
-    assert metrics["文档"] == "3" and metrics["索引代数"] == "1"
+    assert metrics["文档"] == "3" and metrics["索引版本"] == "第 1 版"
     assert any("multilingual-e5-small" in c.value for c in page.caption)
 
 
@@ -171,3 +182,97 @@ def test_sections_and_the_no_result_message(bundled_page):
     bundled_page.text_input(key="query").input("红烧肉怎么做才肥而不腻").run()
     assert any("没有找到足够相关的结果" in w.value for w in bundled_page.warning)
     assert any(e.label.startswith("较弱的匹配") for e in bundled_page.expander)
+
+
+def test_first_visit_shows_loading_and_keyword_search_works_meanwhile(seed_index, monkeypatch):
+    # Settings no other test uses: this page gets a loader of its own, started by this visit.
+    monkeypatch.setenv("KB_TOP_K", "7")
+    monkeypatch.setenv("KB_INDEX_DIR", str(seed_index.index_dir))
+    monkeypatch.setenv("KB_CORPUS_DIR", str(seed_index.corpus_dir))
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    assert not at.exception, at.exception
+    assert any(i.value.startswith("语义模型加载中") and "关键词" in i.value for i in at.info)
+    assert [t.label for t in at.tabs] == ["检索", "学习", "管理"]
+    model_loader(Settings.load().model_dump_json()).wait()
+    at.run()
+    assert not any("语义模型加载中" in i.value for i in at.info)
+    at.text_input(key="query").input("五常大米品牌").run()
+    assert not any("先按关键词检索" in c.value for c in at.caption)
+    assert any(c.value.startswith("意思相近") for c in at.caption)
+
+
+def test_without_the_model_keyword_search_still_answers(seed_index, monkeypatch, tmp_path):
+    monkeypatch.setenv("KB_MODEL", str(tmp_path / "no-such-model"))
+    monkeypatch.setenv("KB_INDEX_DIR", str(seed_index.index_dir))
+    monkeypatch.setenv("KB_CORPUS_DIR", str(seed_index.corpus_dir))
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    with pytest.raises(Exception):
+        model_loader(Settings.load().model_dump_json()).wait()
+    at.run()
+    assert any("语义模型未能加载" in w.value for w in at.warning)
+    at.text_input(key="query").input("五常大米品牌").run()
+    assert not at.exception, at.exception
+    assert any("先按关键词检索" in c.value for c in at.caption)
+    assert "五常市政协" in _hit_titles(at)[0]
+
+
+def test_evidence_in_words_context_labels_and_no_stray_markdown(page):
+    page.text_input(key="query").input("五常大米品牌").run()
+    first = _hit_titles(page)[0]
+    assert first.startswith("**1. 五常市政协** · ") and first.count("五常市政协") == 1  # the unit once
+    assert any(c.value.startswith("意思相近 · 关键词命中：") and "五常" in c.value for c in page.caption)
+    context = page.expander[1]  # [0] holds the search settings
+    assert context.label == "上下文与全文"
+    shown = [m.value for m in context.markdown]
+    assert any("kb-current" in m and "五常大米" in m for m in shown)
+    assert not any(m.startswith("**▶") or m.rstrip().endswith("**") and "所在章节全文" not in m for m in shown)
+    # The next passage is 巴彦县政协's practice: it says so.
+    assert any("以下属于另一单位的做法：巴彦县政协" in m for m in shown)
+    # A passage cut in mid-sentence ends in "…".
+    passages = [m.value for m in page.markdown if m.value.startswith("<div class='kb-hit'>")]
+    assert passages and all(p.rstrip("</div>")[-1] in "。！？；…”）" for p in passages)
+
+
+def test_search_settings_live_in_the_search_tab(page):
+    assert not page.sidebar.children or not any(True for _ in page.sidebar)
+    search_tab = page.tabs[0]
+    assert search_tab.radio(key="mode") is not None and search_tab.multiselect(key="facet-unit_type") is not None
+
+
+def test_learn_tab_has_charts_map_and_exports(page):
+    learn = page.tabs[1]
+    charts = [e for e in learn if type(e).__name__ == "UnknownElement" and e.type == "vega_lite_chart"]
+    assert len(charts) == 4  # unit type, year, theme, and the map
+    downloads = {b.label for b in learn.get("download_button")}
+    assert {"全部实践导出为 Word", "实践目录导出为 Excel", "实践目录导出为 CSV", "导出为 Word"} <= downloads
+
+
+def test_times_are_local(page, searcher):
+    from kb.text import local_time
+
+    stored = {row["doc_id"]: row["indexed_at"] for row in searcher.documents()}
+    table = page.dataframe[0].value
+    first = table["文档"][0]
+    assert table["索引时间"][0] == local_time(stored[first], "Asia/Shanghai")
+    assert "T" not in table["索引时间"][0] and "+" not in table["索引时间"][0]
+
+
+def test_change_log_is_in_chinese(seed_index, monkeypatch, tmp_path):
+    import shutil
+
+    from kb.office.admin import hash_password
+
+    index_dir = tmp_path / "index"
+    shutil.copytree(seed_index.index_dir, index_dir)
+    monkeypatch.setenv("KB_ADMIN_PASSWORD_HASH", hash_password("冰城政协2022年"))
+    monkeypatch.setenv("KB_INDEX_DIR", str(index_dir))
+    monkeypatch.setenv("KB_CORPUS_DIR", str(seed_index.corpus_dir))
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    for password in ("不对", "冰城政协2022年"):
+        at.text_input(key="password").input(password)
+        next(b for b in at.button if b.label == "登录管理").click().run()
+    assert not at.exception, at.exception
+    log = at.dataframe[-1].value
+    assert set(log["操作"]) == {"登录"} and set(log["结果"]) == {"完成", "拒绝"}
+    assert "密码错误" in set(log["说明"])
+    assert not any(ch.isascii() and ch.isalpha() for value in log["时间"] for ch in value)

@@ -182,3 +182,40 @@ def test_cli_lists_exports_and_shows(seed_index, tmp_path):
     assert len(themes.strip().splitlines()) >= 2
     unknown = kb("practices", "show", "不存在的单位", index_dir=seed_index.index_dir, check=False)
     assert unknown.returncode == 2 and "不存在的单位" in unknown.stderr
+
+
+def test_theme_names_are_phrases_of_the_practices_own_text(catalogue):
+    for theme in catalogue.themes:
+        members = [catalogue.practice(pid) for pid in theme.practice_ids]
+        for phrase in theme.name.split("、"):
+            assert 2 <= len(phrase) <= 8, theme.name
+            assert any(phrase in f"{p.title}\n{p.text}" for p in members), (phrase, theme.name)
+            assert phrase not in BOILERPLATE
+        assert "·" not in theme.name
+
+
+def test_keywords_leave_out_leaders_formulas_and_names(catalogue):
+    noise = {"中共中央", "习近平", "总书记", "全力", "全国政协", "人民日报", "徐福"}
+    for practice in catalogue.practices:
+        assert not set(practice.keywords) & noise, (practice.unit, practice.keywords)
+        assert len(practice.keywords) >= 5, (practice.unit, practice.keywords)
+    # 徐福志's workstation is known by what it does, not by a cut-off name.
+    workstation = _of(catalogue, "市政协农业和农村委员会")
+    assert "工作站" in workstation.keywords
+
+
+def test_map_puts_similar_practices_near_each_other(catalogue):
+    from kb.practices import practice_map
+
+    points = practice_map(catalogue)
+    assert [p.practice_id for p in points] == [p.practice_id for p in catalogue.practices]
+    assert points == practice_map(catalogue)  # seeded: the same map every time
+    # The practice most similar to each one lies nearer than the average other practice.
+    nearer = 0
+    for point in points:
+        closest = catalogue.similar(point.practice_id, 1)[0]
+        other = next(p for p in points if p.practice_id == closest.practice_id)
+        distance = ((point.x - other.x) ** 2 + (point.y - other.y) ** 2) ** 0.5
+        mean = sum(((point.x - p.x) ** 2 + (point.y - p.y) ** 2) ** 0.5 for p in points) / (len(points) - 1)
+        nearer += distance < mean
+    assert nearer >= 0.8 * len(points), nearer

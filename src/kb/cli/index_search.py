@@ -17,6 +17,7 @@ from kb.cli.main import (
     handle_errors,
     main,
     settings_from,
+    write_file,
 )
 from kb.records import FILTER_FIELDS, KINDS, SECTION_TITLES
 
@@ -67,15 +68,22 @@ def index(ctx, paths, corpus_dir, rebuild, wait, strict, as_json, quiet):
               help=f"{', '.join(FILTER_FIELDS)}; repeat a field to allow several values.")
 @click.option("--flat", is_flag=True, help="One fused ranking, not sections by kind (what `kb eval` scores).")
 @click.option("--json", "as_json", is_flag=True, help="Print the hits as a JSON list, in the order shown.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "docx"]), default="text", show_default=True,
+              help="docx: a Word report (each passage with its document, unit, headings and page); needs -o.")
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), help="Write the report here.")
 @click.pass_context
 @handle_errors
-def search(ctx, query, queries_file, mode, top_k, kinds, filters, flat, as_json):
+def search(ctx, query, queries_file, mode, top_k, kinds, filters, flat, as_json, fmt, output):
     """Find the passages that answer QUERY: practices first, then the laws and policies behind them
     (laws first when QUERY names a law or an article); weak matches are marked."""
     from kb.search import Searcher, parse_filters
 
     if (query is None) == (queries_file is None):
         fail("give a QUERY or --queries FILE (not both)")
+    if fmt == "docx" and (output is None or queries_file):
+        fail("--format docx writes a Word file for one QUERY: give -o FILE.docx")
+    if output and fmt == "text":
+        fail("-o writes a report: add --format docx (Word) or --format json")
     query = argv_text(query)
     settings = settings_from(ctx)
     wanted = parse_filters([*(argv_text(f) for f in filters), *(f"kind={kind}" for kind in kinds)])
@@ -94,8 +102,18 @@ def search(ctx, query, queries_file, mode, top_k, kinds, filters, flat, as_json)
         searcher.close()
     for notice in response.notices:
         click.echo(f"Warning: {notice}", err=True)
-    if as_json:
-        click.echo(json.dumps([hit.model_dump() for hit in response.hits], ensure_ascii=False, indent=2))
+    if fmt == "docx":
+        from kb.report import search_docx
+
+        write_file(output, search_docx(response, settings.timezone))
+        click.echo(f"wrote {len(response.hits)} hits to {output.resolve()}", err=True)
+        return
+    if as_json or fmt == "json":
+        text = json.dumps([hit.model_dump() for hit in response.hits], ensure_ascii=False, indent=2)
+        if output:
+            write_file(output, (text + "\n").encode("utf-8"))
+        else:
+            click.echo(text)
         return
     if not response.hits:
         click.echo(f"no results for {query!r}")

@@ -75,6 +75,17 @@ def fail(message: str) -> None:
     sys.exit(2)
 
 
+def write_file(path: Path, data: bytes) -> None:
+    """A report written whole or not at all: a reader never opens half a file."""
+    partial = path.with_name(path.name + ".partial")
+    try:
+        partial.write_bytes(data)
+        partial.replace(path)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        fail(f"cannot write {path}: {exc.strerror or exc}")
+
+
 class Progress:
     """One updating line on a terminal; a line every few seconds in logs and CI."""
 

@@ -107,33 +107,18 @@ def serve(ctx, corpus_dir, host, port):
     """Open the search page (Streamlit) on this index; builds the index first if there is none."""
     import os
 
-    import kb.page
+    from kb.model.bundled import default_cache_dir
+    from kb.office.admin import Access, access
+    from kb.page.serve import serve as serve_page
 
     settings = settings_from(ctx, corpus_dir=corpus_dir)
-    env = {**os.environ, "KB_INDEX_DIR": str(settings.index_dir.resolve()),
-           "KB_CORPUS_DIR": str(settings.corpus_dir.resolve())}
+    os.environ.update({"KB_INDEX_DIR": str(settings.index_dir.resolve()),
+                       "KB_CORPUS_DIR": str(settings.corpus_dir.resolve())})
     root_config = config_file_of(ctx)
     if root_config:
-        env["KB_CONFIG"] = str(Path(root_config).resolve())
-    command = [
-        sys.executable, "-m", "streamlit", "run", kb.page.__file__,
-        "--server.address", host, "--server.port", str(port), "--server.headless", "true",
-        "--server.maxUploadSize", str(settings.max_file_mb), "--browser.gatherUsageStats", "false",
-        "--global.developmentMode", "false", "--client.toolbarMode", "viewer",
-        # A served page never reloads its own source; polling every module file costs CPU per session.
-        "--server.fileWatcherType", "none", "--server.runOnSave", "false",
-        # Streamlit collects garbage after every run; with torch loaded a full collection holds the GIL
-        # for ~250 ms, which every search of every user then waits for (bench/load.py).
-        "--runner.postScriptGC", "false",
-    ]
-    from kb.office.admin import Access, access
-
+        os.environ["KB_CONFIG"] = str(Path(root_config).resolve())
     click.echo(f"kb page on http://{host}:{port}/ (index {settings.index_dir.resolve()}); Ctrl+C stops it", err=True)
     if access(settings.admin_password_hash, host) is Access.CLOSED:
         click.echo("no admin password is set: on this address the page only searches; "
                    "`kb admin set-password` opens uploads and removals to whoever knows it", err=True)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    # Become the server rather than its parent: a service manager's (or a test's) SIGTERM then
-    # stops Streamlit itself instead of leaving it running as an orphan.
-    os.execve(sys.executable, command, env)
+    serve_page(settings, host, port, default_cache_dir().parent)

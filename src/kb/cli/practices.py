@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from kb.cli.main import argv_text, fail, handle_errors, main, settings_from
+from kb.cli.main import argv_text, fail, handle_errors, main, settings_from, write_file
 
 
 def _catalogue(ctx: click.Context):
@@ -27,8 +27,9 @@ def _catalogue(ctx: click.Context):
 @main.group(invoke_without_command=True)
 @click.option("--unit", help="Only this unit's practices.")
 @click.option("--theme", help="Only the practices of this theme (`kb practices themes` lists them).")
-@click.option("--format", "fmt", type=click.Choice(["table", "csv", "md", "json"]), default="table",
-              show_default=True, help="csv opens in Excel (UTF-8 with BOM); md suits Word; json for programs.")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "md", "json", "docx", "xlsx"]), default="table",
+              show_default=True, help="docx: a Word report; xlsx: an Excel workbook (both need -o); csv opens in "
+                                      "Excel too (UTF-8 with BOM); json for programs.")
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), help="Write here instead of stdout.")
 @click.pass_context
 @handle_errors
@@ -47,6 +48,17 @@ def practices(ctx, unit, theme, fmt, output):
     chosen = matching(catalogue.practices, unit, theme)
     if unit and not chosen:
         fail(f"no practice of unit {unit!r}; `kb practices` lists the units")
+    if fmt in ("docx", "xlsx"):
+        if output is None:
+            fail(f"--format {fmt} writes a file: give -o FILE.{fmt}")
+        from kb.report import catalogue_xlsx, practices_docx
+
+        subset = catalogue.model_copy(update={"practices": chosen})
+        data = (practices_docx(catalogue, chosen, settings_from(ctx).timezone, "创新实践") if fmt == "docx"
+                else catalogue_xlsx(subset))
+        write_file(output, data)
+        click.echo(f"wrote {len(chosen)} practices to {output.resolve()}", err=True)
+        return
     if fmt == "table":
         lines = [f"{number:>3}. {p.unit} · {p.year or '—'} · {p.title}\n     主题 {p.theme} · 关键词 {'、'.join(p.keywords[:5])}"
                  for number, p in enumerate(catalogue.practices, start=1) if p in chosen]

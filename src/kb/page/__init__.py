@@ -16,32 +16,53 @@ from kb.index.store import StoreError
 from kb.page.learn import learn_view
 from kb.page.manage import manage_view
 from kb.page.search import search_view
-from kb.page.shared import build_first_index, cached_searcher
+from kb.page.shared import build_first_index, cached_searcher, model_loader, with_model
+from kb.page.words import PAGE_CSS
 from kb.search import QueryError
 
 
 def main() -> None:
     st.set_page_config(page_title="kb · 政协创新工作知识库", page_icon="📚", layout="wide")
-    st.markdown("<style>.kb-hit mark{background:#ffe08a;padding:0 1px}</style>", unsafe_allow_html=True)
+    st.markdown(PAGE_CSS, unsafe_allow_html=True)
     st.title("kb · 政协创新工作知识库")
     st.caption("离线语义检索：查找各级政协的创新做法与相关法律法规，按意思和关键词同时检索。")
+    opening = st.empty()
+    opening.info("正在打开知识库，请稍候…")
     settings = Settings.load()
     settings_json = settings.model_dump_json()
+    loader = model_loader(settings_json)
     try:
         searcher, lock = cached_searcher(settings_json)
     except (StoreError, QueryError):  # no index yet, or one never committed
         if not Path(settings.corpus_dir).exists():
-            st.error(f"没有索引，也找不到文档目录 {settings.corpus_dir}。请先运行 `kb index`。")
+            opening.error(f"没有索引，也找不到文档目录 {settings.corpus_dir}。请先在服务器上运行 kb index。")
             return
-        build_first_index(settings, settings_json)
+        opening.empty()
+        build_first_index(settings, loader)
         searcher, lock = cached_searcher(settings_json)
+    semantic = with_model(searcher, lock, loader)
+    if loader.error is not None:
+        st.warning("语义模型未能加载，目前只能按关键词检索。请管理员查看服务器日志。")
+    elif not semantic:
+        _model_status(settings_json)
     search_tab, learn_tab, manage_tab = st.tabs(["检索", "学习", "管理"])
     with search_tab:
-        search_view(settings, searcher, lock)
+        search_view(settings, searcher, lock, semantic)
     with learn_tab:
-        learn_view(searcher, lock)
+        learn_view(settings, searcher, lock)
     with manage_tab:
-        manage_view(settings, settings_json, searcher, lock)
+        manage_view(settings, searcher, lock, loader)
+    opening.empty()  # the page is drawn
+
+
+@st.fragment(run_every=2)
+def _model_status(settings_json: str) -> None:
+    """Shown while the model loads; reruns the page once it is ready, so that every mode unlocks."""
+    loader = model_loader(settings_json)
+    if loader.ready or loader.error is not None:
+        st.rerun()
+    st.info(f"语义模型加载中（已用 {loader.seconds:.0f} 秒）。现在可以先按关键词检索，"
+            "加载完成后自动启用语义和混合检索。")
 
 
 if __name__ == "__main__":

@@ -15,13 +15,15 @@ from kb.ingest import LOADERS
 from kb.office.admin import Access, access
 from kb.office.uploads import add_and_index, remove_document
 from kb.page.shared import (
-    cached_embedder,
+    ModelLoader,
     password_attempts,
     progress_bar,
     session_tag,
     show_report,
 )
+from kb.page.words import ACTIONS, PRECISIONS, RESULTS, chinese_reason, report_summary
 from kb.search import Searcher
+from kb.text import local_time
 
 
 def _manager(settings: Settings) -> str | None:
@@ -56,34 +58,35 @@ def _manager(settings: Settings) -> str | None:
     return None
 
 
-def manage_view(settings: Settings, settings_json: str, searcher: Searcher, lock: threading.Lock) -> None:
+def manage_view(settings: Settings, searcher: Searcher, lock: threading.Lock, loader: ModelLoader) -> None:
+    zone = settings.timezone
     with lock:
         stats = searcher.stats()
         documents = searcher.documents()
         manifest = searcher.manifest
     st.subheader("索引状态")
-    cols = st.columns(4)
+    cols = st.columns(3)
     cols[0].metric("文档", stats["documents"])
     cols[1].metric("段落", stats["chunks"])
-    cols[2].metric("索引代数", manifest.generation)
-    cols[3].metric("向量维度", manifest.model.dimension)
+    cols[2].metric("索引版本", f"第 {manifest.generation} 版")
+    model = manifest.model
     st.caption(
-        f"模型 {manifest.model.name}（{manifest.model.precision}，校验 {manifest.model.revision}）· "
-        f"最近索引 {stats['last_indexed']} · 索引目录 {settings.index_dir}"
+        f"语义模型 {model.name}（{PRECISIONS.get(model.precision, model.precision)}）· "
+        f"最近索引 {local_time(stats['last_indexed'], zone)} · 索引目录 {settings.index_dir}"
     )
     report = last_run(settings.index_dir)
     if report:
-        st.caption(f"上次索引运行 {report.finished_at}：{report.summary()}")
+        st.caption(f"上次索引运行（{local_time(report.finished_at, zone)}）：{report_summary(report)}")
     if report and report.failed:
         st.warning("上次索引有文件未能导入：")
         for failure in report.failed:
-            st.text(failure.reason)
+            st.text(f"{failure.path}：{chinese_reason(failure.reason)}")
 
     st.subheader("文档列表")
     st.dataframe(
         [
             {"文档": d["doc_id"], "标题": d["title"], "单位": d["unit"], "年份": d["year"],
-             "类型": d["doc_type"], "段落": d["chunks"], "索引时间": d["indexed_at"]}
+             "类型": d["doc_type"], "段落": d["chunks"], "索引时间": local_time(d["indexed_at"], zone)}
             for d in documents
         ],
         hide_index=True, width="stretch",
@@ -103,14 +106,13 @@ def manage_view(settings: Settings, settings_json: str, searcher: Searcher, lock
     if st.button("导入并建立索引", disabled=not uploads, type="primary"):
         bar, update = progress_bar("导入中…")
         added, report = add_and_index(
-            settings, [(f.name, f.getvalue()) for f in uploads], progress=update, embedder=cached_embedder(settings_json),
-            actor=actor,
+            settings, [(f.name, f.getvalue()) for f in uploads], progress=update, embedder=loader.wait(), actor=actor,
         )
         bar.empty()
         for item in added.duplicates:
-            st.warning(f"{item.name}：内容重复（{item.reason.replace('same content as', '与已有文件相同：')}），未导入")
+            st.warning(f"{item.name}：{chinese_reason(item.reason)}，未导入")
         for item in added.refused:
-            st.error(f"{item.name}：未导入（{item.reason}）")
+            st.error(f"{item.name}：未导入（{chinese_reason(item.reason)}）")
         if report:
             show_report(report)
 
@@ -119,13 +121,13 @@ def manage_view(settings: Settings, settings_json: str, searcher: Searcher, lock
                           label_visibility="collapsed")
     if doomed and st.button("删除所选文档", key="remove"):
         report = remove_document(settings, doomed, actor=actor)
-        st.success(f"已删除 {doomed}（索引第 {report.generation} 代）")
+        st.success(f"已删除 {doomed}（现为第 {report.generation} 版索引）")
 
     st.subheader("重新索引")
     st.caption(f"把 {settings.corpus_dir} 中新增、修改、删除的文件同步到索引；检索在索引期间照常可用。")
     if st.button("重新索引文档目录", key="reindex"):
         bar, update = progress_bar("索引中…")
-        report = index_paths(settings, embedder=cached_embedder(settings_json), progress=update, wait=True, actor=actor)
+        report = index_paths(settings, embedder=loader.wait(), progress=update, wait=True, actor=actor)
         bar.empty()
         show_report(report)
 
@@ -133,8 +135,9 @@ def manage_view(settings: Settings, settings_json: str, searcher: Searcher, lock
     rows = audit.entries(settings.index_dir, 200)
     if rows:
         st.dataframe(
-            [{"时间": r.at, "操作者": r.actor, "操作": r.action, "对象": r.target,
-              "内容哈希": r.content_hash[:12], "结果": r.result, "说明": r.detail} for r in rows],
+            [{"时间": local_time(r.at, zone), "操作者": r.actor, "操作": ACTIONS.get(r.action, r.action),
+              "对象": r.target, "内容哈希": r.content_hash[:12], "结果": RESULTS.get(r.result, r.result),
+              "说明": chinese_reason(r.detail)} for r in rows],
             hide_index=True, width="stretch",
         )
     else:

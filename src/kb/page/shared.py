@@ -1,10 +1,14 @@
-"""What every tab of the page shares: the model and searcher loaded once per server process, the
-wrong-password counter, progress bars and index reports."""
+"""What every tab of the page shares: the searcher opened once per server process, the model loaded
+in the background, the wrong-password counter, progress bars and index reports."""
 
 from __future__ import annotations
 
+import logging
+import re
 import secrets
 import threading
+import time
+from pathlib import Path
 
 import streamlit as st
 
@@ -12,22 +16,83 @@ from kb.config import Settings
 from kb.index.indexer import IndexReport, index_paths
 from kb.model.embedder import Embedder
 from kb.office.admin import Attempts
+from kb.page.words import chinese_reason, report_summary
+from kb.practices import warm as warm_practices
 from kb.search import Searcher
+from kb.tokenize import tokenize
 
+log = logging.getLogger(__name__)
+
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 STAGES = {"reading": "读取文件", "embedding": "计算向量", "writing vectors": "写入向量索引"}
 
 
-@st.cache_resource(show_spinner="正在加载语义模型（每个服务进程一次）…")
-def cached_embedder(settings_json: str) -> Embedder:
-    embedder = Embedder(Settings.model_validate_json(settings_json))
-    embedder.warm()  # load the weights now, not at the first visitor's search
-    return embedder
+class ModelLoader:
+    """Loads the model in a thread of the server process: the page opens at once and keyword search
+    works meanwhile; semantic and hybrid search join when it is ready. `kb serve` starts it before
+    the first visitor arrives."""
+
+    def __init__(self, settings_json: str):
+        self.started = time.monotonic()
+        self.embedder: Embedder | None = None
+        self.error: Exception | None = None
+        self._done = threading.Event()
+        threading.Thread(target=self._load, args=(settings_json,), name="kb-model-loader", daemon=True).start()
+
+    def _load(self, settings_json: str) -> None:
+        try:
+            tokenize("预热")  # jieba's dictionary, which keyword search needs first
+            embedder = Embedder(Settings.model_validate_json(settings_json))
+            embedder.warm()
+            self.embedder = embedder
+            warm_practices()  # the 学习 tab's catalogue is built at the first visit
+        except Exception as exc:  # shown on the page; keyword search goes on working
+            log.exception("the model could not be loaded")
+            self.error = exc
+        finally:
+            self._done.set()
+
+    @property
+    def ready(self) -> bool:
+        return self.embedder is not None
+
+    @property
+    def seconds(self) -> float:
+        return time.monotonic() - self.started
+
+    def wait(self) -> Embedder:
+        self._done.wait()
+        if self.error is not None:
+            raise self.error
+        return self.embedder
+
+
+_loaders: dict[str, ModelLoader] = {}
+_loaders_lock = threading.Lock()
+
+
+def model_loader(settings_json: str) -> ModelLoader:
+    """The one loader of these settings in this process (started on first call)."""
+    with _loaders_lock:
+        if settings_json not in _loaders:
+            _loaders[settings_json] = ModelLoader(settings_json)
+        return _loaders[settings_json]
 
 
 @st.cache_resource(show_spinner=False)
 def cached_searcher(settings_json: str) -> tuple[Searcher, threading.Lock]:
-    """One searcher per process; it follows new index generations by itself."""
-    return Searcher(Settings.model_validate_json(settings_json), cached_embedder(settings_json)), threading.Lock()
+    """One searcher per process; it follows new index generations by itself and gets the model
+    when the loader has it (`with_model`)."""
+    return Searcher(Settings.model_validate_json(settings_json)), threading.Lock()
+
+
+def with_model(searcher: Searcher, lock: threading.Lock, loader: ModelLoader) -> bool:
+    """Hands the loaded model to the searcher; True when semantic search is available."""
+    if loader.ready and not searcher.has_model:
+        with lock:
+            searcher.use_embedder(loader.embedder)
+    return searcher.has_model
 
 
 @st.cache_resource(show_spinner=False)
@@ -49,20 +114,20 @@ def progress_bar(label: str):
     return bar, update
 
 
-def build_first_index(settings: Settings, settings_json: str) -> None:
+def build_first_index(settings: Settings, loader: ModelLoader) -> None:
     st.info(f"首次使用：正在从 {settings.corpus_dir} 建立索引，完成后即可检索。")
-    bar, update = progress_bar("准备中…")
-    report = index_paths(settings, embedder=cached_embedder(settings_json), progress=update, wait=True,
-                         actor="页面首次启动")
+    bar, update = progress_bar("正在加载语义模型…")
+    report = index_paths(settings, embedder=loader.wait(), progress=update, wait=True, actor="页面首次启动")
     bar.empty()
     show_report(report)
 
 
 def show_report(report: IndexReport) -> None:
-    st.success(
-        f"索引完成：新增 {report.added}，更新 {report.changed}，删除 {report.removed}，改名 {report.renamed}，"
-        f"未变 {report.unchanged}；新计算向量 {report.chunks_embedded} 段，复用 {report.chunks_reused} 段；"
-        f"用时 {report.seconds:.1f} 秒。"
-    )
+    st.success(f"索引完成：{report_summary(report)}。")
     for failure in report.failed:
-        st.error(f"未能导入：{failure.reason}")
+        st.error(f"未能导入 {Path(failure.path).name}：{chinese_reason(failure.reason)}")
+
+
+def download_name(text: str, suffix: str) -> str:
+    """A download's file name every system accepts: no path or reserved characters, not too long."""
+    return re.sub(r'[\\/:*?"<>|\s]+', "_", text)[:60] + suffix

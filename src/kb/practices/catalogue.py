@@ -19,7 +19,7 @@ from kb.index.store import Store
 from kb.ingest.metadata import unit_from_heading, unit_type_of
 from kb.practices.cards import approach_cards, numbered_parts
 from kb.practices.records import Catalogue, Figure, Practice
-from kb.practices.themes import add_keywords, centred, content_words, group_into_themes
+from kb.practices.themes import add_keywords, centred, group_into_themes, practice_words
 
 _SENTENCE = re.compile(r"[^。！？!?\n]+[。！？!?]*")
 _CLAUSE_BREAK = "，。；！？：,;!?:\n"
@@ -36,7 +36,7 @@ def build_catalogue(store: Store) -> Catalogue:
         return Catalogue(generation=0, practices=[], themes=[], cards=[])
     practices, vectors = _practices(store, manifest.model.key(), manifest.model.dimension)
     vectors = centred(vectors)
-    words = [content_words(f"{p.title}\n{p.text}", p.unit) for p in practices]
+    words = [practice_words(p.title, p.text, p.unit) for p in practices]
     add_keywords(practices, words)
     themes = group_into_themes(practices, vectors, words)
     cards = [card for practice in practices for card in approach_cards(practice)]

@@ -17,7 +17,7 @@ from kb.index.indexer import check_compatible
 from kb.index.store import Store
 from kb.index.vectors import VectorIndex, vector_file, vector_generations
 from kb.model.embedder import Embedder
-from kb.practices import Catalogue, build_catalogue
+from kb.practices import Catalogue, MapPoint, build_catalogue, practice_map
 from kb.records import Hit, RetrieverScore, SearchResponse
 from kb.search.filters import check_filters
 from kb.search.floor import centred_similarities, coverage, distinctive, idf, is_weak
@@ -51,7 +51,7 @@ class Searcher:
         self.settings = settings
         self.store = Store(settings.index_dir, create=False)
         if embedder is not None:
-            self.__dict__["embedder"] = embedder
+            self.use_embedder(embedder)
         self.generation = -1
         self.vectors: VectorIndex | None = None
         # Facets, stats and the document list change only with the generation: computed once each.
@@ -65,6 +65,18 @@ class Searcher:
     @cached_property
     def embedder(self) -> Embedder:
         return Embedder(self.settings)
+
+    @property
+    def has_model(self) -> bool:
+        """Whether the model is loaded (a searcher made without one loads it at the first semantic search)."""
+        return "embedder" in self.__dict__
+
+    def use_embedder(self, embedder: Embedder) -> None:
+        """The model loaded elsewhere (the page loads it in the background)."""
+        self.__dict__["embedder"] = embedder
+
+    def practice_map(self) -> list[MapPoint]:
+        return self._memo("practice_map", lambda: practice_map(self.catalogue()))
 
     @cached_property
     def _keyword_worker(self) -> ThreadPoolExecutor:

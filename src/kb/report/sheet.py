@@ -1,0 +1,47 @@
+"""The practice catalogue as an Excel workbook: one row a practice, one sheet of themes."""
+
+from __future__ import annotations
+
+import io
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font
+
+from kb.practices.records import Catalogue
+
+_PRACTICE_COLUMNS = (("单位", 28), ("单位类型", 10), ("年份", 8), ("标题", 40), ("主题", 24), ("概要", 60),
+                     ("关键数字", 50), ("关键词", 30), ("来源文件", 40))
+
+
+def catalogue_xlsx(catalogue: Catalogue) -> bytes:
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "创新实践"
+    sheet.append([name for name, _ in _PRACTICE_COLUMNS])
+    for practice in catalogue.practices:
+        sheet.append([practice.unit, practice.unit_type, practice.year, practice.title, practice.theme,
+                      practice.lead, "；".join(f.text for f in practice.figures), "、".join(practice.keywords),
+                      practice.document_title])
+    _format(sheet, _PRACTICE_COLUMNS)
+    themes = book.create_sheet("主题")
+    themes.append(["主题", "关键词", "实践数", "单位"])
+    listed = {p.practice_id: p for p in catalogue.practices}
+    for theme in catalogue.themes:
+        members = [listed[pid] for pid in theme.practice_ids if pid in listed]
+        if members:
+            themes.append([theme.name, "、".join(theme.keywords), len(members), "、".join(p.unit for p in members)])
+    _format(themes, (("主题", 28), ("关键词", 30), ("实践数", 8), ("单位", 80)))
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _format(sheet, columns) -> None:
+    for index, (_, width) in enumerate(columns, start=1):
+        sheet.column_dimensions[sheet.cell(row=1, column=index).column_letter].width = width
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for row in sheet.iter_rows(min_row=2):
+        for cell in row:
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+    sheet.freeze_panes = "A2"
