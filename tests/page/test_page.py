@@ -7,6 +7,7 @@ from conftest import ROOT
 from streamlit.testing.v1 import AppTest
 
 from kb.config import Settings
+from kb.model.embedder import ModelLoadError
 from kb.page.shared import model_loader
 
 APP = str(ROOT / "app.py")
@@ -206,7 +207,7 @@ def test_without_the_model_keyword_search_still_answers(seed_index, monkeypatch,
     monkeypatch.setenv("KB_INDEX_DIR", str(seed_index.index_dir))
     monkeypatch.setenv("KB_CORPUS_DIR", str(seed_index.corpus_dir))
     at = AppTest.from_file(APP, default_timeout=120).run()
-    with pytest.raises(Exception):
+    with pytest.raises(ModelLoadError, match="does not exist"):
         model_loader(Settings.load().model_dump_json()).wait()
     at.run()
     assert any("语义模型未能加载" in w.value for w in at.warning)
