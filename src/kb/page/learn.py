@@ -82,7 +82,7 @@ def _bars(table: pd.DataFrame, column: str) -> alt.Chart:
         y=alt.Y(column, sort="-x", axis=alt.Axis(title=None, labelLimit=320)),
         x=alt.X("实践数", axis=alt.Axis(title="实践数", tickMinStep=1, format="d")),
         tooltip=[column, "实践数"],
-    ).properties(height=28 * len(counts) + 50)
+    ).properties(height=max(120, 28 * len(counts) + 60))
 
 
 def _downloads(settings: Settings, catalogue: Catalogue) -> None:
