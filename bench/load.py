@@ -174,7 +174,7 @@ async def user(url: str, queries: list[str], timings: list[float], problems: lis
                 problems.append(f"{query}: {errors or answer or 'no results'}")
                 continue
             timings.append(elapsed)
-            generations.add(answer.rsplit("索引第", 1)[1].split("代")[0].strip())
+            generations.add(answer.rsplit("索引第", 1)[1].split("版")[0].strip())
 
 
 async def level(url: str, users: int, per_user: int) -> tuple[list[float], list[str], set[str]]:

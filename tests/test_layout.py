@@ -17,12 +17,13 @@ ALLOWED = {
     "model": set(),
     "index": {"ingest", "model"},
     "practices": {"ingest", "index"},
-    "search": {"ingest", "model", "index", "practices"},
+    "milvus": {"ingest", "model", "index", "practices"},
+    "search": {"ingest", "model", "index", "practices", "milvus"},
     "office": {"ingest", "model", "index"},
     "evaluate": {"ingest", "model", "index", "search"},
     "report": {"practices"},
-    "page": {"ingest", "model", "index", "practices", "search", "office", "report"},
-    "cli": {"ingest", "model", "index", "practices", "search", "office", "evaluate", "page", "report"},
+    "page": {"ingest", "model", "index", "practices", "search", "office", "report", "milvus"},
+    "cli": {"ingest", "model", "index", "practices", "search", "office", "evaluate", "page", "report", "milvus"},
 }
 MAX_LINES = 400
 

@@ -16,6 +16,7 @@ SearchMode = Literal["hybrid", "semantic", "keyword"]
 Precision = Literal["fp32", "bf16", "int8"]
 Fusion = Literal["convex", "rrf"]
 RuntimeName = Literal["auto", "onnx", "torch"]
+BackendName = Literal["local", "milvus"]
 
 
 class Settings(BaseModel):
@@ -39,6 +40,13 @@ class Settings(BaseModel):
     max_file_mb: int = Field(50, ge=1)
     # The page's manage views ask for this password (a salted scrypt hash from `kb admin set-password`).
     admin_password_hash: str | None = None
+    # Where searches read from (kb.search.backend): "local", the index folder (one machine), or
+    # "milvus", the collections `kb index` publishes to a Milvus server (many `kb serve`s, no local
+    # files). milvus_uri: a path (Milvus Lite, a local folder) or http://host:19530 (a Milvus server).
+    search_backend: BackendName = "local"
+    milvus_uri: str = ""
+    milvus_token: str | None = None
+    milvus_collection: str = Field("kb", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,200}$")
     # The time zone the page and reports show times in (stored times stay UTC).
     timezone: str = "Asia/Shanghai"
 

@@ -286,6 +286,13 @@ class Store:
             for row in self.db.execute(f"SELECT rowid, tokens FROM chunk_fts WHERE rowid IN ({marks})", list(chunk_ids))
         }
 
+    def chunk_token_text(self, chunk_ids: Sequence[int]) -> dict[int, str]:
+        """The keyword index's text of each chunk: its jieba search tokens, in order, space-joined."""
+        if not chunk_ids:
+            return {}
+        marks = ",".join("?" * len(chunk_ids))
+        return dict(self.db.execute(f"SELECT rowid, tokens FROM chunk_fts WHERE rowid IN ({marks})", list(chunk_ids)))
+
     def law_titles(self) -> list[str]:
         """Titles of the laws, regulations and policy documents (the law-first rule looks for them)."""
         return [row[0] for row in self.db.execute(
@@ -308,6 +315,10 @@ class Store:
             if row:
                 found[term] = row[0]
         return found
+
+    def vocabulary(self) -> dict[str, int]:
+        """Every indexed term with the number of chunks it occurs in."""
+        return dict(self.db.execute("SELECT term, doc FROM chunk_vocab"))
 
     def neighbour_ids(self, chunk_id: int, before: int, after: int) -> list[int]:
         row = self.db.execute("SELECT doc_id, ordinal FROM chunks WHERE chunk_id = ?", (chunk_id,)).fetchone()

@@ -100,7 +100,8 @@ def _render_response(searcher: Searcher, lock: threading.Lock, response: SearchR
         st.warning(f"没有找到结果。可以换个说法，或切换到「{other}」方式再试。")
         return
     summary, export = st.columns([4, 1])
-    summary.caption(f"{label}共 {len(response.hits)} 条结果，用时 {response.seconds * 1000:.0f} 毫秒")
+    summary.caption(f"{label}共 {len(response.hits)} 条结果，用时 {response.seconds * 1000:.0f} 毫秒"
+                    f"（索引第 {response.generation} 版）")
     export.download_button(
         # Made when clicked, not at every search.
         "导出为 Word", lambda: search_docx(response, searcher.settings.timezone), mime=DOCX, key="export-search",

@@ -1,11 +1,10 @@
-"""Hybrid retrieval: dense (FAISS) and lexical (FTS5 BM25 over jieba tokens), fused (kb.search.fusion)
-since the two scores are on scales that cannot be compared; hits carry their kind and whether
-they fall under the relevance floor."""
+"""Hybrid retrieval: dense and lexical (BM25 over jieba tokens) from a search backend (kb.search.backend:
+the local FAISS + FTS5 index, or Milvus), fused here (kb.search.fusion) since the two scores are on
+scales that cannot be compared; hits carry their kind and whether they fall under the relevance floor."""
 
 from __future__ import annotations
 
 import functools
-import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
@@ -14,22 +13,17 @@ import numpy as np
 
 from kb.config import SearchMode, Settings
 from kb.index.indexer import check_compatible
-from kb.index.store import Store
-from kb.index.vectors import VectorIndex, vector_file, vector_generations
 from kb.model.embedder import Embedder
-from kb.practices import Catalogue, MapPoint, build_catalogue, practice_map
+from kb.practices import Catalogue, MapPoint, practice_map
 from kb.records import Hit, RetrieverScore, SearchResponse
+from kb.search.backend import Scope, SearchBackend, open_backend
 from kb.search.filters import check_filters
 from kb.search.floor import centred_similarities, coverage, distinctive, idf, is_weak
 from kb.search.fusion import convex, rrf
 from kb.search.kinds import group_by_kind, names_a_law, pick_per_kind
-from kb.search.query import MODES, QueryError, fts_query
+from kb.search.query import MODES, QueryError
 from kb.text import clean_text
 from kb.tokenize import tokenize
-
-log = logging.getLogger(__name__)
-
-SHORT_QUERY_CHARS = 2
 
 
 def _one_snapshot(method):
@@ -38,7 +32,7 @@ def _one_snapshot(method):
 
     @functools.wraps(method)
     def wrapper(self, *args, **kwargs):
-        with self.store.snapshot():
+        with self.backend.snapshot():
             return method(self, *args, **kwargs)
 
     return wrapper
@@ -47,19 +41,18 @@ def _one_snapshot(method):
 class Searcher:
     """Opens an index for reading and follows it to newer generations as they are committed."""
 
-    def __init__(self, settings: Settings, embedder: Embedder | None = None):
+    def __init__(self, settings: Settings, embedder: Embedder | None = None, backend: SearchBackend | None = None):
         self.settings = settings
-        self.store = Store(settings.index_dir, create=False)
+        self.backend = backend or open_backend(settings)
         if embedder is not None:
             self.use_embedder(embedder)
         self.generation = -1
-        self.vectors: VectorIndex | None = None
         # Facets, stats and the document list change only with the generation: computed once each.
         self._per_generation: dict[str, object] = {}
         try:
             self.refresh()
         except BaseException:
-            self.store.close()
+            self.backend.close()
             raise
 
     @cached_property
@@ -91,25 +84,10 @@ class Searcher:
 
     def refresh(self) -> bool:
         """Reload if a newer generation was committed; True when it did."""
-        manifest = self.store.manifest()
-        if manifest is None:
-            raise QueryError(f"the index at {self.settings.index_dir.resolve()} is empty: run `kb index` first")
-        if manifest.generation == self.generation:
+        if not self.backend.refresh() and self.backend.manifest.generation == self.generation:
             return False
-        self.manifest = manifest
-        path = vector_file(self.settings.index_dir, manifest.generation)
-        if path.exists():
-            self.vectors = VectorIndex.load(path, manifest.vector_index)
-        else:
-            if max(vector_generations(self.settings.index_dir), default=0) > manifest.generation:
-                # This snapshot's generation was superseded while it was opened: read its vectors
-                # from SQLite, whose snapshot still holds them; the next search moves on.
-                log.info("%s was superseded; reading its vectors from SQLite", path)
-            else:
-                log.warning("%s is missing; rebuilding vectors in memory (run `kb check --repair`)", path)
-            ids, vectors = self.store.chunk_vectors(manifest.model.key(), manifest.model.dimension)
-            self.vectors = VectorIndex.build(ids, vectors, manifest.vector_index or None)
-        self.generation = manifest.generation
+        self.manifest = self.backend.manifest
+        self.generation = self.manifest.generation
         self._per_generation = {}
         return True
 
@@ -149,10 +127,7 @@ class Searcher:
         filters = filters or {}
         filters, notices = check_filters(filters, {field: self.filter_values(field) for field in filters})
         themes = filters.pop("theme", None)
-        try:
-            allowed_sql = self.store.filter_sql(filters, self.theme_chunk_ids(themes) if themes else None)
-        except ValueError as exc:
-            raise QueryError(str(exc)) from exc
+        scope = Scope(filters=filters, within=self.theme_chunk_ids(themes) if themes else None)
         tokens = tokenize(query)
 
         semantic: list[tuple[int, float]] = []
@@ -161,24 +136,23 @@ class Searcher:
         query_vector = None
         if mode in ("hybrid", "semantic"):
             self.check_model()
-            allowed = self.store.chunk_ids_for(allowed_sql) if allowed_sql else None
             if mode == "hybrid":
-                # SQLite and the model's runtime both release the GIL: the keyword search runs
-                # while the query is embedded, so hybrid costs about as much as its slower half
-                # (bench/speed.py).
-                pending = self._keyword_worker.submit(self._keyword, query, tokens, depth, allowed_sql)
+                # SQLite (or the Milvus client) and the model's runtime both release the GIL: the
+                # keyword search runs while the query is embedded, so hybrid costs about as much as
+                # its slower half (bench/speed.py).
+                pending = self._keyword_worker.submit(self.backend.keyword, query, tokens, depth, scope)
             query_vector = self.embedder.embed_query(query)
-            semantic = self.vectors.search(query_vector, depth, allowed)
+            semantic = self.backend.dense(query_vector, depth, scope)
         if pending is not None:
             keyword = pending.result()
         elif mode == "keyword":
-            keyword = self._keyword(query, tokens, depth, allowed_sql)
+            keyword = self.backend.keyword(query, tokens, depth, scope)
 
         fused = self._fuse(mode, semantic, keyword, semantic_weight, keyword_weight)
         law_first = False
         if grouped:
             law_first = names_a_law(query, tokens, self.law_titles())
-            fused = pick_per_kind(fused, self.store.chunk_kinds([i for i, _ in fused]), k)
+            fused = pick_per_kind(fused, self.backend.kinds([i for i, _ in fused]), k)
         else:
             fused = fused[:k]
         hits = self._hits(fused, semantic, keyword, tokens, query_vector)
@@ -203,68 +177,52 @@ class Searcher:
         return rrf({"semantic": [i for i, _ in semantic], "keyword": [i for i, _ in keyword]}, weights,
                    self.settings.rrf_k)
 
-    def _keyword(self, query: str, tokens: list[str], depth: int, allowed_sql) -> list[tuple[int, float]]:
-        results = self.store.keyword_search(fts_query(tokens), depth, allowed_sql) if tokens else []
-        if len(query) <= SHORT_QUERY_CHARS and len(results) < depth:
-            # Too short for the word index to be sure (jieba may have glued the character
-            # into longer words): add literal matches after the word matches.
-            seen = {chunk_id for chunk_id, _ in results}
-            literal = [(i, n) for i, n in self.store.substring_search(query, depth, allowed_sql) if i not in seen]
-            if results and literal:
-                # Ranked after the word matches, so scores must stay below theirs (and keep their
-                # own order): a share of the lowest word score, by occurrences.
-                floor, most = results[-1][1], literal[0][1]
-                literal = [(i, floor * n / (most + 1)) for i, n in literal]
-            results += literal
-        return results[:depth]
-
     @_one_snapshot
     def more_like_this(self, chunk_id: int, k: int | None = None) -> SearchResponse:
         """Passages nearest to a stored chunk, the chunk itself left out."""
         started = time.perf_counter()
         self.refresh()
         k = k or self.settings.top_k
-        try:
-            vector = self.vectors.index.reconstruct(int(chunk_id))
-        except RuntimeError as exc:
-            raise QueryError(f"no chunk {chunk_id} in the index") from exc
-        semantic = [(i, s) for i, s in self.vectors.search(np.asarray(vector), k + 1) if i != chunk_id][:k]
-        hits = self._hits(semantic, semantic, [], [], np.asarray(vector))
+        vector = self.backend.vector_of(chunk_id)
+        if vector is None:
+            raise QueryError(f"no chunk {chunk_id} in the index")
+        semantic = [(i, s) for i, s in self.backend.dense(vector, k + 1, Scope()) if i != chunk_id][:k]
+        hits = self._hits(semantic, semantic, [], [], vector)
         return SearchResponse(
             query=f"more like #{chunk_id}", mode="semantic", hits=hits,
             seconds=time.perf_counter() - started, generation=self.generation,
         )
 
     def chunk(self, chunk_id: int) -> dict:
-        rows = self.store.chunk_rows([chunk_id])
+        rows = self.backend.rows([chunk_id])
         if chunk_id not in rows:
             raise QueryError(f"no chunk {chunk_id} in the index: it was removed or re-indexed since "
                              "(chunk ids are never reused)")
         return rows[chunk_id]
 
     def section_text(self, chunk_id: int) -> str:
-        return self.store.section_text(chunk_id)
+        return self.backend.section_text(chunk_id)
 
     def facets(self) -> dict[str, dict[str, int]]:
-        return self._memo("facets", self.store.facet_counts)
+        return self._memo("facets", self.backend.facet_counts)
 
     def stats(self) -> dict:
-        return self._memo("stats", self.store.stats)
+        return self._memo("stats", self.backend.stats)
 
     def documents(self) -> list[dict]:
-        return self._memo("documents", self.store.documents)
+        return self._memo("documents", self.backend.documents)
 
     def law_titles(self) -> list[str]:
-        return self._memo("law_titles", self.store.law_titles)
+        return self._memo("law_titles", self.backend.law_titles)
 
     def mean_vector(self) -> np.ndarray:
-        return self._memo("mean_vector", self.vectors.mean)
+        return self._memo("mean_vector", self.backend.mean_vector)
 
     def passage_count(self) -> int:
-        return self._memo("passages", self.store.chunk_count)
+        return self._memo("passages", self.backend.passage_count)
 
     def catalogue(self) -> Catalogue:
-        return self._memo("catalogue", lambda: build_catalogue(self.store))
+        return self._memo("catalogue", self.backend.catalogue)
 
     def theme_chunk_ids(self, themes: list[str]) -> list[int]:
         """The chunks of these themes' practices; a theme that does not exist has none."""
@@ -281,21 +239,21 @@ class Searcher:
         return list(self.facets().get(field, {}))
 
     def neighbours(self, chunk_id: int, before: int = 1, after: int = 1) -> list[dict]:
-        ids = self.store.neighbour_ids(chunk_id, before, after)
-        rows = self.store.chunk_rows(ids)
+        ids = self.backend.neighbour_ids(chunk_id, before, after)
+        rows = self.backend.rows(ids)
         return [rows[i] for i in ids]
 
     def _hits(self, fused, semantic, keyword, tokens, query_vector=None) -> list[Hit]:
         ids = [chunk_id for chunk_id, _ in fused]
-        rows = self.store.chunk_rows(ids)
-        chunk_tokens = self.store.chunk_tokens(ids) if tokens else {}
+        rows = self.backend.rows(ids)
+        chunk_tokens = self.backend.tokens(ids) if tokens else {}
         passages = self.passage_count()
-        frequencies = self.store.document_frequencies(tokens) if tokens else {}
+        frequencies = self.backend.document_frequencies(tokens) if tokens else {}
         weights = {term: idf(count, passages) for term, count in frequencies.items()}
         telling = set(distinctive(frequencies, frequencies, passages))
         similarities = {}
         if query_vector is not None:
-            similarities = centred_similarities(query_vector, self.vectors.vectors_of(ids), self.mean_vector())
+            similarities = centred_similarities(query_vector, self.backend.vectors_of(ids), self.mean_vector())
         semantic_at = {i: RetrieverScore(rank=r, score=s) for r, (i, s) in enumerate(semantic, start=1)}
         keyword_at = {i: RetrieverScore(rank=r, score=s) for r, (i, s) in enumerate(keyword, start=1)}
         hits = []
@@ -339,4 +297,4 @@ class Searcher:
     def close(self) -> None:
         if "_keyword_worker" in self.__dict__:
             self._keyword_worker.shutdown(wait=True)
-        self.store.close()
+        self.backend.close()

@@ -1,0 +1,133 @@
+"""The local search backend: the index folder's SQLite (passages, FTS5 keyword index) and FAISS file
+(vectors), read by processes on this machine."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import numpy as np
+
+from kb.config import Settings
+from kb.index.store import Store
+from kb.index.vectors import VectorIndex, vector_file, vector_generations
+from kb.practices import Catalogue, build_catalogue
+from kb.search.backend import Scope
+from kb.search.query import QueryError, fts_query
+
+log = logging.getLogger(__name__)
+
+SHORT_QUERY_CHARS = 2
+
+
+class LocalBackend:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.store = Store(settings.index_dir, create=False)
+        self.generation = -1
+        self.vectors: VectorIndex | None = None
+
+    def refresh(self) -> bool:
+        manifest = self.store.manifest()
+        if manifest is None:
+            raise QueryError(f"the index at {self.settings.index_dir.resolve()} is empty: run `kb index` first")
+        if manifest.generation == self.generation:
+            return False
+        self.manifest = manifest
+        path = vector_file(self.settings.index_dir, manifest.generation)
+        if path.exists():
+            self.vectors = VectorIndex.load(path, manifest.vector_index)
+        else:
+            if max(vector_generations(self.settings.index_dir), default=0) > manifest.generation:
+                # This snapshot's generation was superseded while it was opened: read its vectors
+                # from SQLite, whose snapshot still holds them; the next search moves on.
+                log.info("%s was superseded; reading its vectors from SQLite", path)
+            else:
+                log.warning("%s is missing; rebuilding vectors in memory (run `kb check --repair`)", path)
+            ids, vectors = self.store.chunk_vectors(manifest.model.key(), manifest.model.dimension)
+            self.vectors = VectorIndex.build(ids, vectors, manifest.vector_index or None)
+        self.generation = manifest.generation
+        return True
+
+    def snapshot(self):
+        return self.store.snapshot()
+
+    def _allowed_sql(self, scope: Scope):
+        if scope.everything:
+            return None
+        try:
+            return self.store.filter_sql(scope.filters, scope.within)
+        except ValueError as exc:
+            raise QueryError(str(exc)) from exc
+
+    def dense(self, query_vector: np.ndarray, depth: int, scope: Scope) -> list[tuple[int, float]]:
+        allowed_sql = self._allowed_sql(scope)
+        allowed = self.store.chunk_ids_for(allowed_sql) if allowed_sql else None
+        return self.vectors.search(query_vector, depth, allowed)
+
+    def keyword(self, query: str, tokens: list[str], depth: int, scope: Scope) -> list[tuple[int, float]]:
+        allowed_sql = self._allowed_sql(scope)
+        results = self.store.keyword_search(fts_query(tokens), depth, allowed_sql) if tokens else []
+        if len(query) <= SHORT_QUERY_CHARS and len(results) < depth:
+            # Too short for the word index to be sure (jieba may have glued the character
+            # into longer words): add literal matches after the word matches.
+            seen = {chunk_id for chunk_id, _ in results}
+            literal = [(i, n) for i, n in self.store.substring_search(query, depth, allowed_sql) if i not in seen]
+            if results and literal:
+                # Ranked after the word matches, so scores must stay below theirs (and keep their
+                # own order): a share of the lowest word score, by occurrences.
+                floor, most = results[-1][1], literal[0][1]
+                literal = [(i, floor * n / (most + 1)) for i, n in literal]
+            results += literal
+        return results[:depth]
+
+    def rows(self, chunk_ids: Sequence[int]) -> dict[int, dict]:
+        return self.store.chunk_rows(chunk_ids)
+
+    def tokens(self, chunk_ids: Sequence[int]) -> dict[int, set[str]]:
+        return self.store.chunk_tokens(chunk_ids)
+
+    def kinds(self, chunk_ids: Sequence[int]) -> dict[int, str]:
+        return self.store.chunk_kinds(chunk_ids)
+
+    def vectors_of(self, chunk_ids: Sequence[int]) -> dict[int, np.ndarray]:
+        return self.vectors.vectors_of(chunk_ids)
+
+    def vector_of(self, chunk_id: int) -> np.ndarray | None:
+        try:
+            return np.asarray(self.vectors.index.reconstruct(int(chunk_id)))
+        except RuntimeError:
+            return None
+
+    def document_frequencies(self, terms: list[str]) -> dict[str, int]:
+        return self.store.document_frequencies(terms)
+
+    def passage_count(self) -> int:
+        return self.store.chunk_count()
+
+    def mean_vector(self) -> np.ndarray:
+        return self.vectors.mean()
+
+    def law_titles(self) -> list[str]:
+        return self.store.law_titles()
+
+    def facet_counts(self) -> dict[str, dict[str, int]]:
+        return self.store.facet_counts()
+
+    def stats(self) -> dict:
+        return self.store.stats()
+
+    def documents(self) -> list[dict]:
+        return self.store.documents()
+
+    def catalogue(self) -> Catalogue:
+        return build_catalogue(self.store)
+
+    def neighbour_ids(self, chunk_id: int, before: int, after: int) -> list[int]:
+        return self.store.neighbour_ids(chunk_id, before, after)
+
+    def section_text(self, chunk_id: int) -> str:
+        return self.store.section_text(chunk_id)
+
+    def close(self) -> None:
+        self.store.close()

@@ -1,0 +1,203 @@
+"""The reader's side: a search backend over the collections `kb index` published, with no local
+files. Dense and BM25 retrieval and filters run in Milvus; what a searcher needs once per generation
+comes from the generation's meta collection."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from collections.abc import Sequence
+
+import numpy as np
+
+from kb.config import Settings
+from kb.milvus.collections import (
+    META_SUFFIX,
+    ROW_FIELDS,
+    MilvusError,
+    connect,
+    filter_expression,
+    live_collection,
+)
+from kb.practices import Catalogue
+from kb.records import IndexManifest
+from kb.search.backend import Scope
+from kb.search.query import QueryError
+
+# How often a searcher asks Milvus which generation is live: a publish reaches readers within this.
+ALIAS_CHECK_SECONDS = 1.0
+SHORT_QUERY_CHARS = 2
+
+
+class MilvusBackend:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.client = connect(settings)
+        self.collection: str | None = None
+        self._checked = 0.0
+        self._pinned = False
+
+    # -- generations ---------------------------------------------------------------------
+    def refresh(self) -> bool:
+        if self._pinned or (self.collection and time.monotonic() - self._checked < ALIAS_CHECK_SECONDS):
+            return False
+        live = live_collection(self.client, self.settings)
+        self._checked = time.monotonic()
+        if live is None:
+            raise QueryError(f"nothing is published to Milvus at {self.settings.milvus_uri} under "
+                             f"{self.settings.milvus_collection!r}: run `kb index` with search_backend = milvus")
+        if live == self.collection:
+            return False
+        meta = self._meta(live + META_SUFFIX)
+        self.manifest = IndexManifest.model_validate(meta["manifest"])
+        self._meta_values = meta
+        self._frequencies: dict[str, int] = meta["frequencies"]
+        self.collection = live
+        return True
+
+    def _meta(self, name: str) -> dict:
+        parts: dict[str, list[tuple[str, str]]] = {}
+        for row in self.client.query(name, filter='key != ""', output_fields=["key", "value"]):
+            key, index = row["key"].rsplit("/", 1)
+            parts.setdefault(key, []).append((index, row["value"]))
+        if "manifest" not in parts:
+            raise MilvusError(f"{name} is incomplete (a publish died half-way?); run `kb index` to publish again")
+        return {key: json.loads("".join(value for _, value in sorted(chunks))) for key, chunks in parts.items()}
+
+    @contextlib.contextmanager
+    def snapshot(self):
+        """Every read inside goes to the collection that was live when it began, even if a publish
+        switches the alias meanwhile (the previous generation is kept until the next publish)."""
+        if self._pinned:
+            yield
+            return
+        self.refresh()
+        self._pinned = True
+        try:
+            yield
+        finally:
+            self._pinned = False
+
+    # -- retrieval -------------------------------------------------------------------------
+    def _search(self, data, field: str, metric: str, depth: int, scope: Scope) -> list[tuple[int, float]]:
+        try:
+            expression = filter_expression(scope.filters, scope.within)
+        except ValueError as exc:
+            raise QueryError(str(exc)) from exc
+        found = self.client.search(self.collection, data=[data], anns_field=field, limit=depth, filter=expression,
+                                   output_fields=[], search_params={"metric_type": metric})
+        return [(int(hit["chunk_id"] if "chunk_id" in hit else hit["id"]), float(hit["distance"])) for hit in found[0]]
+
+    def dense(self, query_vector: np.ndarray, depth: int, scope: Scope) -> list[tuple[int, float]]:
+        return self._search([float(x) for x in np.asarray(query_vector).ravel()], "vector", "IP", depth, scope)
+
+    def keyword(self, query: str, tokens: list[str], depth: int, scope: Scope) -> list[tuple[int, float]]:
+        results = self._search(" ".join(tokens), "sparse", "BM25", depth, scope) if tokens else []
+        # Milvus Lite reports BM25 as a negative distance; a server as a positive score. Either way
+        # the order is best first: kb's scores are positive and falling.
+        results = [(chunk_id, abs(score)) for chunk_id, score in results]
+        if len(query) <= SHORT_QUERY_CHARS and len(results) < depth:
+            results += self._literal(query, depth, scope, results)
+        return results[:depth]
+
+    def _literal(self, query: str, depth: int, scope: Scope, ranked: list[tuple[int, float]]):
+        """As the local backend: chunks containing a one- or two-character query literally, after
+        the word matches and scored below them."""
+        seen = {chunk_id for chunk_id, _ in ranked}
+        needle = query.replace("\\", "\\\\").replace('"', '\\"').replace("%", "\\%").replace("_", "\\_")
+        expression = " and ".join(filter(None, [f'text like "%{needle}%"',
+                                                filter_expression(scope.filters, scope.within)]))
+        rows = self.client.query(self.collection, filter=expression, output_fields=["chunk_id", "context", "text"],
+                                 limit=depth * 4)
+        counted = sorted(((r["chunk_id"], (r["context"] + r["text"]).count(query)) for r in rows
+                          if r["chunk_id"] not in seen), key=lambda item: (-item[1], item[0]))[:depth]
+        if ranked and counted:
+            floor, most = ranked[-1][1], counted[0][1]
+            return [(i, floor * n / (most + 1)) for i, n in counted]
+        return [(i, float(n)) for i, n in counted]
+
+    # -- reading -----------------------------------------------------------------------------
+    def _by_id(self, chunk_ids: Sequence[int], fields: list[str]) -> dict[int, dict]:
+        ids = sorted({int(i) for i in chunk_ids})
+        if not ids:
+            return {}
+        rows = self.client.query(self.collection, filter=f"chunk_id in {ids}", output_fields=["chunk_id", *fields])
+        return {int(row["chunk_id"]): row for row in rows}
+
+    def rows(self, chunk_ids: Sequence[int]) -> dict[int, dict]:
+        rows = self._by_id(chunk_ids, ROW_FIELDS)
+        for row in rows.values():
+            row["heading_path"] = json.loads(row["heading_path"])
+        return {chunk_id: {field: row.get(field) for field in ROW_FIELDS} for chunk_id, row in rows.items()}
+
+    def tokens(self, chunk_ids: Sequence[int]) -> dict[int, set[str]]:
+        return {i: set(row["search_text"].split()) for i, row in self._by_id(chunk_ids, ["search_text"]).items()}
+
+    def kinds(self, chunk_ids: Sequence[int]) -> dict[int, str]:
+        return {i: row["kind"] for i, row in self._by_id(chunk_ids, ["kind"]).items()}
+
+    def vectors_of(self, chunk_ids: Sequence[int]) -> dict[int, np.ndarray]:
+        return {i: np.asarray(row["vector"], dtype=np.float32) for i, row in self._by_id(chunk_ids, ["vector"]).items()}
+
+    def vector_of(self, chunk_id: int) -> np.ndarray | None:
+        return self.vectors_of([chunk_id]).get(int(chunk_id))
+
+    def document_frequencies(self, terms: list[str]) -> dict[str, int]:
+        return {term: self._frequencies.get(term, 0) for term in dict.fromkeys(terms)}
+
+    def passage_count(self) -> int:
+        return self._meta_values["passages"]
+
+    def mean_vector(self) -> np.ndarray:
+        return np.asarray(self._meta_values["mean"], dtype=np.float32)
+
+    def law_titles(self) -> list[str]:
+        return self._meta_values["law_titles"]
+
+    def facet_counts(self) -> dict[str, dict[str, int]]:
+        return self._meta_values["facets"]
+
+    def stats(self) -> dict:
+        return self._meta_values["stats"]
+
+    def documents(self) -> list[dict]:
+        return self._meta_values["documents"]
+
+    def catalogue(self) -> Catalogue:
+        stored = self._meta_values["catalogue"]
+        catalogue = Catalogue.model_validate(stored["catalogue"])
+        catalogue._vectors = np.asarray(stored["vectors"], dtype=np.float32)
+        return catalogue
+
+    def neighbour_ids(self, chunk_id: int, before: int, after: int) -> list[int]:
+        row = self._by_id([chunk_id], ["doc_id", "ordinal"]).get(int(chunk_id))
+        if row is None:
+            return []
+        document = json.dumps(row["doc_id"], ensure_ascii=False)
+        rows = self.client.query(self.collection, output_fields=["chunk_id", "ordinal"],
+                                 filter=f"doc_id == {document} and ordinal >= {row['ordinal'] - before}"
+                                        f" and ordinal <= {row['ordinal'] + after}")
+        return [int(r["chunk_id"]) for r in sorted(rows, key=lambda r: r["ordinal"])]
+
+    def section_text(self, chunk_id: int) -> str:
+        """The chunks of the section, laid end to end at their offsets (chunks overlap; each is the
+        document's exact text between its offsets)."""
+        row = self._by_id([chunk_id], ["doc_id", "heading_path"]).get(int(chunk_id))
+        if row is None:
+            return ""
+        rows = self.client.query(
+            self.collection, output_fields=["start", "end", "text"],
+            filter=f"doc_id == {json.dumps(row['doc_id'], ensure_ascii=False)} and "
+                   f"heading_path == {json.dumps(row['heading_path'], ensure_ascii=False)}")
+        text, reached = [], None
+        for part in sorted(rows, key=lambda r: r["start"]):
+            if reached is None or part["start"] >= reached:
+                text.append(part["text"])
+            elif part["end"] > reached:
+                text.append(part["text"][reached - part["start"]:])
+            reached = max(reached or 0, part["end"])
+        return "".join(text)
+
+    def close(self) -> None:
+        self.client.close()
