@@ -87,11 +87,13 @@ def searcher(seed_index, embedder):
 KB = [sys.executable, "-m", "kb"]
 
 
-def kb(*args: str, index_dir: Path | None = None, cwd: Path | None = None, check: bool = True):
+def kb(*args: str, index_dir: Path | None = None, cwd: Path | None = None, check: bool = True,
+       env_extra: dict[str, str] | None = None):
     env = {k: v for k, v in os.environ.items() if not k.startswith("KB_")}
     env["HF_HUB_OFFLINE"] = "1"
     if index_dir is not None:
         env["KB_INDEX_DIR"] = str(index_dir)
+    env.update(env_extra or {})
     result = subprocess.run([*KB, *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=600, check=False)
     if check and result.returncode != 0:
         raise AssertionError(f"kb {' '.join(args)} exited {result.returncode}:\n{result.stdout}\n{result.stderr}")

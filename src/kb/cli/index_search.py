@@ -49,8 +49,24 @@ def index(ctx, paths, corpus_dir, rebuild, wait, strict, as_json, quiet):
         click.echo(report.summary())
         for failure in report.failed:
             click.echo(f"  failed: {failure.reason}", err=True)
+    if settings.search_backend == "milvus":
+        _publish(settings, quiet)
     if report.failed:
         sys.exit(1)
+
+
+def _publish(settings, quiet: bool) -> None:
+    """With search_backend = milvus, the committed generation goes to Milvus (or a publish that died
+    half-way is done again)."""
+    from kb.milvus import publish
+
+    published = publish(settings, progress=Progress(quiet))
+    where = f"Milvus at {settings.milvus_uri} ({settings.milvus_collection})"
+    if published.published:
+        click.echo(f"published generation {published.generation} to {where}: {published.chunks} chunks in "
+                   f"{published.seconds:.1f} s", err=True)
+    else:
+        click.echo(f"{where} already serves generation {published.generation}", err=True)
 
 
 @main.command()

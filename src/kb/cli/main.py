@@ -28,12 +28,13 @@ def _user_errors() -> tuple[type[Exception], ...]:
     from kb.index.indexer import IndexBusyError, IndexMismatchError
     from kb.index.store import StoreError
     from kb.ingest import IngestError
+    from kb.milvus import MilvusError
     from kb.model.embedder import ModelLoadError
     from kb.model.packed import PackedModelError
     from kb.search import QueryError
 
     return (
-        ModelLoadError, EvalError, IndexBusyError, IndexMismatchError, IngestError,
+        ModelLoadError, EvalError, IndexBusyError, IndexMismatchError, IngestError, MilvusError,
         PackedModelError, QueryError, StoreError, ValueError, OSError,
     )
 

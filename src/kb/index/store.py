@@ -320,6 +320,10 @@ class Store:
         """Every indexed term with the number of chunks it occurs in."""
         return dict(self.db.execute("SELECT term, doc FROM chunk_vocab"))
 
+    def token_total(self) -> int:
+        """How many tokens the keyword index holds in all (BM25's average passage length needs it)."""
+        return self.db.execute("SELECT coalesce(sum(cnt), 0) FROM chunk_vocab").fetchone()[0]
+
     def neighbour_ids(self, chunk_id: int, before: int, after: int) -> list[int]:
         row = self.db.execute("SELECT doc_id, ordinal FROM chunks WHERE chunk_id = ?", (chunk_id,)).fetchone()
         if row is None:

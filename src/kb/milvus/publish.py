@@ -137,6 +137,7 @@ def _write_meta(client, store: Store, manifest, name: str) -> None:
     catalogue = build_catalogue(store)
     values = {
         "passages": store.chunk_count(),
+        "average_tokens": store.token_total() / max(store.chunk_count(), 1),
         "mean": vectors.mean(axis=0).tolist() if len(vectors) else [0.0] * manifest.model.dimension,
         "frequencies": store.vocabulary(),
         "facets": store.facet_counts(),

@@ -13,6 +13,7 @@ import streamlit as st
 
 from kb.config import Settings
 from kb.index.store import StoreError
+from kb.milvus import MilvusError
 from kb.page.learn import learn_view
 from kb.page.manage import manage_view
 from kb.page.search import search_view
@@ -33,7 +34,11 @@ def main() -> None:
     loader = model_loader(settings_json)
     try:
         searcher, lock = cached_searcher(settings_json)
-    except (StoreError, QueryError):  # no index yet, or one never committed
+    except (StoreError, QueryError, MilvusError):  # no index yet, or one never committed
+        if settings.search_backend == "milvus":
+            opening.error(f"Milvus（{settings.milvus_uri}）上还没有可检索的索引，或暂时无法连接。"
+                          "请在建索引的服务器上运行 kb index（search_backend = milvus），它会把索引发布到 Milvus。")
+            return
         if not Path(settings.corpus_dir).exists():
             opening.error(f"没有索引，也找不到文档目录 {settings.corpus_dir}。请先在服务器上运行 kb index。")
             return

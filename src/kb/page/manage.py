@@ -58,6 +58,18 @@ def _manager(settings: Settings) -> str | None:
     return None
 
 
+def _documents(documents: list[dict], zone: str) -> None:
+    st.subheader("文档列表")
+    st.dataframe(
+        [
+            {"文档": d["doc_id"], "标题": d["title"], "单位": d["unit"], "年份": d["year"],
+             "类型": d["doc_type"], "段落": d["chunks"], "索引时间": local_time(d["indexed_at"], zone)}
+            for d in documents
+        ],
+        hide_index=True, width="stretch",
+    )
+
+
 def manage_view(settings: Settings, searcher: Searcher, lock: threading.Lock, loader: ModelLoader) -> None:
     zone = settings.timezone
     with lock:
@@ -72,8 +84,15 @@ def manage_view(settings: Settings, searcher: Searcher, lock: threading.Lock, lo
     model = manifest.model
     st.caption(
         f"语义模型 {model.name}（{PRECISIONS.get(model.precision, model.precision)}）· "
-        f"最近索引 {local_time(stats['last_indexed'], zone)} · 索引目录 {settings.index_dir}"
+        f"最近索引 {local_time(stats['last_indexed'], zone)} · "
+        + (f"Milvus {settings.milvus_uri}（{settings.milvus_collection}）" if settings.search_backend == "milvus"
+           else f"索引目录 {settings.index_dir}")
     )
+    if settings.search_backend == "milvus":
+        _documents(documents, zone)
+        st.info(f"本页面从 Milvus（{settings.milvus_uri}）检索，不保存索引文件。上传、删除和重新索引请在建索引的"
+                "服务器上进行：在那里运行 kb index，新版本会发布到 Milvus，各个页面随即改用新版本。")
+        return
     report = last_run(settings.index_dir)
     if report:
         st.caption(f"上次索引运行（{local_time(report.finished_at, zone)}）：{report_summary(report)}")
@@ -82,15 +101,7 @@ def manage_view(settings: Settings, searcher: Searcher, lock: threading.Lock, lo
         for failure in report.failed:
             st.text(f"{failure.path}：{chinese_reason(failure.reason)}")
 
-    st.subheader("文档列表")
-    st.dataframe(
-        [
-            {"文档": d["doc_id"], "标题": d["title"], "单位": d["unit"], "年份": d["year"],
-             "类型": d["doc_type"], "段落": d["chunks"], "索引时间": local_time(d["indexed_at"], zone)}
-            for d in documents
-        ],
-        hide_index=True, width="stretch",
-    )
+    _documents(documents, zone)
 
     st.subheader("管理")
     actor = _manager(settings)

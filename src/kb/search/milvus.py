@@ -23,7 +23,8 @@ from kb.milvus.collections import (
 from kb.practices import Catalogue
 from kb.records import IndexManifest
 from kb.search.backend import Scope
-from kb.search.query import QueryError
+from kb.search.bm25 import fts5_bm25
+from kb.search.query import MAX_QUERY_TERMS, QueryError
 
 # How often a searcher asks Milvus which generation is live: a publish reaches readers within this.
 ALIAS_CHECK_SECONDS = 1.0
@@ -93,10 +94,15 @@ class MilvusBackend:
         return self._search([float(x) for x in np.asarray(query_vector).ravel()], "vector", "IP", depth, scope)
 
     def keyword(self, query: str, tokens: list[str], depth: int, scope: Scope) -> list[tuple[int, float]]:
-        results = self._search(" ".join(tokens), "sparse", "BM25", depth, scope) if tokens else []
-        # Milvus Lite reports BM25 as a negative distance; a server as a positive score. Either way
-        # the order is best first: kb's scores are positive and falling.
-        results = [(chunk_id, abs(score)) for chunk_id, score in results]
+        """Milvus finds the candidates by its BM25; kb scores them by FTS5's BM25 (Milvus's IDF is
+        another), so that keyword and hybrid rankings are the local backend's."""
+        candidates = self._search(" ".join(tokens), "sparse", "BM25", depth, scope) if tokens else []
+        texts = self._by_id([chunk_id for chunk_id, _ in candidates], ["search_text"])
+        terms = list(dict.fromkeys(tokens))[:MAX_QUERY_TERMS]
+        scored = [(chunk_id, fts5_bm25(terms, texts[chunk_id]["search_text"], self._frequencies,
+                                       self._meta_values["passages"], self._meta_values["average_tokens"]))
+                  for chunk_id, _ in candidates if chunk_id in texts]
+        results = sorted(scored, key=lambda item: (-item[1], item[0]))
         if len(query) <= SHORT_QUERY_CHARS and len(results) < depth:
             results += self._literal(query, depth, scope, results)
         return results[:depth]

@@ -1,0 +1,251 @@
+"""The Milvus backend on Milvus Lite, no mocks: the same answers as the local backend, readers that
+never see half a generation, a publish killed with -9 and finished by the next `kb index`, and two
+`kb serve` processes on one Milvus Lite server answering alike."""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from conftest import DATA, KB, kb
+
+pytest.importorskip("milvus_lite")
+
+from kb.config import Settings
+from kb.milvus import connect, publish
+from kb.search import Searcher
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def lite_server(tmp_path):
+    """A Milvus Lite server process, as several kb processes share one."""
+    port = _free_port()
+    process = subprocess.Popen([sys.executable, "-m", "milvus_lite", "server", "--data-dir", str(tmp_path / "milvus"),
+                                "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            time.sleep(0.2)
+    else:
+        process.kill()
+        pytest.fail("Milvus Lite did not start:\n" + process.stdout.read())
+    yield f"http://127.0.0.1:{port}"
+    process.terminate()
+    process.wait(timeout=30)
+
+
+def _milvus(settings: Settings, uri: str) -> Settings:
+    return settings.model_copy(update={"search_backend": "milvus", "milvus_uri": uri})
+
+
+def _seed_queries() -> list[tuple[str, str]]:
+    with open(DATA / "seed_queries.tsv", encoding="utf-8") as handle:
+        return [(row["query"], row["unit"]) for row in csv.DictReader(handle, delimiter="\t")]
+
+
+@pytest.fixture(scope="module")
+def published(bundled_index, tmp_path_factory, embedder):
+    """The bundled corpus published to a Milvus Lite folder, and a searcher of each backend."""
+    remote = _milvus(bundled_index, str(tmp_path_factory.mktemp("lite") / "kb"))
+    report = publish(remote)
+    assert report.published and report.chunks > 1000
+    local, milvus = Searcher(bundled_index, embedder), Searcher(remote, embedder)
+    yield local, milvus
+    local.close()
+    milvus.close()
+
+
+def test_seed_questions_give_the_local_answers(published):
+    local, milvus = published
+    dense_same, keyword_overlap, hybrid_same, first_same = 0, [], 0, 0
+    queries = _seed_queries()
+    for query, _ in queries:
+        ids = {}
+        for mode in ("semantic", "keyword", "hybrid"):
+            ids[mode] = [[h.chunk_id for h in s.search(query, mode=mode, k=5).hits] for s in (local, milvus)]
+        dense_same += ids["semantic"][0] == ids["semantic"][1]
+        keyword_overlap.append(len(set(ids["keyword"][0]) & set(ids["keyword"][1])) / max(1, len(ids["keyword"][0])))
+        hybrid_same += ids["hybrid"][0] == ids["hybrid"][1]
+        grouped = [s.search(query, grouped=True, k=3).hits[0] for s in (local, milvus)]
+        first_same += grouped[0].chunk_id == grouped[1].chunk_id and grouped[0].weak == grouped[1].weak
+    overlap = sum(keyword_overlap) / len(keyword_overlap)
+    print(f"\n{len(queries)} seed questions: dense top-5 identical {dense_same}, BM25 top-5 overlap {overlap:.3f}, "
+          f"hybrid top-5 identical {hybrid_same}, first practice identical {first_same}")
+    assert dense_same == len(queries)
+    assert overlap >= 0.9
+    assert hybrid_same >= 0.9 * len(queries)
+    assert first_same == len(queries)
+
+
+def test_filters_context_catalogue_and_similar_passages_match(published):
+    local, milvus = published
+    filters = {"unit_type": ["区政协"], "kind": ["实践案例"]}
+    for backend in (local, milvus):
+        hits = backend.search("委员工作站", filters=filters, k=5).hits
+        assert hits and all(h.unit_type == "区政协" and h.kind == "实践案例" for h in hits)
+    assert ([h.chunk_id for h in local.search("委员工作站", filters=filters, mode="semantic", k=5).hits]
+            == [h.chunk_id for h in milvus.search("委员工作站", filters=filters, mode="semantic", k=5).hits])
+    hit = local.search("五常大米品牌", k=1).hits[0]
+    assert milvus.neighbours(hit.chunk_id, 1, 1) == local.neighbours(hit.chunk_id, 1, 1)
+    assert milvus.section_text(hit.chunk_id) == local.section_text(hit.chunk_id)
+    assert ([h.chunk_id for h in milvus.more_like_this(hit.chunk_id, 5).hits]
+            == [h.chunk_id for h in local.more_like_this(hit.chunk_id, 5).hits])
+    assert milvus.facets() == local.facets() and milvus.law_titles() == local.law_titles()
+    assert milvus.catalogue().themes == local.catalogue().themes
+    theme = local.catalogue().themes[0].name
+    assert ({h.chunk_id for h in milvus.search("协商", filters={"theme": [theme]}, k=10).hits}
+            == {h.chunk_id for h in local.search("协商", filters={"theme": [theme]}, k=10).hits})
+
+
+def _copy_index(settings: Settings, tmp_path: Path) -> Settings:
+    corpus, index_dir = tmp_path / "corpus", tmp_path / "index"
+    shutil.copytree(settings.corpus_dir, corpus)
+    shutil.copytree(settings.index_dir, index_dir)
+    return settings.model_copy(update={"corpus_dir": corpus, "index_dir": index_dir})
+
+
+NEW_PRACTICE = "# 冰城社区议事会\n\n香坊区政协在社区设立冰城议事会，居民与委员每月协商停车难题。\n"
+
+
+def test_a_reader_never_sees_half_a_generation(seed_index, tmp_path, lite_server, embedder):
+    from kb.index.indexer import index_paths
+
+    writer = _milvus(_copy_index(seed_index, tmp_path), lite_server)
+    publish(writer)
+    reader = Searcher(writer.model_copy(update={"index_dir": tmp_path / "nothing-here"}), embedder)
+    answers, errors, stop = [], [], threading.Event()
+
+    def search_in_a_loop():
+        while not stop.is_set():
+            try:
+                response = reader.search("社区停车难怎么协商", k=5)
+                answers.append((response.generation, [h.doc_id for h in response.hits],
+                                all(h.text for h in response.hits)))
+            except Exception as exc:  # noqa: BLE001 - counted: the test says how many and which
+                errors.append(repr(exc))
+
+    thread = threading.Thread(target=search_in_a_loop)
+    thread.start()
+    try:
+        (writer.corpus_dir / "冰城社区议事会.md").write_text(NEW_PRACTICE, encoding="utf-8")
+        index_paths(writer, embedder=embedder)
+        assert publish(writer).generation == 2
+        time.sleep(3)  # ALIAS_CHECK_SECONDS and more: readers move on
+    finally:
+        stop.set()
+        thread.join()
+    assert not errors, errors[:3]
+    generations = {generation for generation, *_ in answers}
+    assert generations == {1, 2}, generations
+    for generation, documents, whole in answers:
+        assert whole
+        assert ("冰城社区议事会.md" in documents) == (generation == 2), (generation, documents)
+    print(f"\n{len(answers)} searches during the publish, 0 errors")
+
+
+def _run_kb(*args, env: dict) -> subprocess.Popen:
+    return subprocess.Popen([*KB, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def test_kill_during_publish_then_kb_index_finishes_it(bundled_index, tmp_path, lite_server):
+    settings = _milvus(_copy_index(bundled_index, tmp_path), lite_server)
+    publish(settings)
+    (settings.corpus_dir / "冰城社区议事会.md").write_text(NEW_PRACTICE, encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KB_")}
+    env.update(HF_HUB_OFFLINE="1", KB_INDEX_DIR=str(settings.index_dir), KB_CORPUS_DIR=str(settings.corpus_dir),
+               KB_SEARCH_BACKEND="milvus", KB_MILVUS_URI=lite_server)
+    client = connect(settings)
+    process = _run_kb("index", env=env)
+    deadline = time.monotonic() + 300
+    while "kb_g2" not in client.list_collections() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    time.sleep(0.5)  # some rows written
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert client.describe_alias("kb")["collection_name"] == "kb_g1", "the kill came after the switch"
+    assert Searcher(settings).search("社区停车难怎么协商", k=3).generation == 1
+
+    finished = kb("index", index_dir=settings.index_dir, env_extra={
+        "KB_CORPUS_DIR": str(settings.corpus_dir), "KB_SEARCH_BACKEND": "milvus", "KB_MILVUS_URI": lite_server})
+    assert "published generation 2" in finished.stderr
+    assert client.describe_alias("kb")["collection_name"] == "kb_g2"
+    assert sorted(client.list_collections()) == ["kb_g1", "kb_g1_meta", "kb_g2", "kb_g2_meta"]
+    hits = Searcher(settings.model_copy(update={"index_dir": tmp_path / "none"})).search("社区停车难怎么协商", k=3).hits
+    assert any(h.doc_id == "冰城社区议事会.md" for h in hits)
+    again = kb("index", index_dir=settings.index_dir, env_extra={
+        "KB_CORPUS_DIR": str(settings.corpus_dir), "KB_SEARCH_BACKEND": "milvus", "KB_MILVUS_URI": lite_server})
+    assert "already serves generation 2" in again.stderr
+    client.close()
+
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+@pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian chromium is not installed")
+def test_two_kb_serve_on_one_milvus_lite_server_answer_alike(seed_index, tmp_path, lite_server):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    import urllib.request
+
+    publish(_milvus(seed_index, lite_server))
+    servers, urls = [], []
+    for replica in range(2):
+        port = _free_port()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("KB_")}
+        # No index folder at all: each replica reads Milvus only.
+        env.update(HF_HUB_OFFLINE="1", KB_INDEX_DIR=str(tmp_path / f"replica{replica}" / "index"),
+                   KB_CORPUS_DIR=str(tmp_path / f"replica{replica}" / "corpus"),
+                   KB_SEARCH_BACKEND="milvus", KB_MILVUS_URI=lite_server)
+        servers.append(_run_kb("serve", "--port", str(port), env=env))
+        urls.append(f"http://127.0.0.1:{port}/")
+    try:
+        for url in urls:
+            deadline = time.monotonic() + 120
+            while True:
+                try:
+                    if urllib.request.urlopen(url + "_stcore/health", timeout=2).status == 200:
+                        break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        pytest.fail("kb serve did not start")
+                    time.sleep(0.3)
+        answers = []
+        with sync_api.sync_playwright() as playwright:
+            browser = playwright.chromium.launch_persistent_context(
+                str(tmp_path / "profile"), executable_path=CHROMIUM, headless=True,
+                args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                      "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic"])
+            for url in urls:
+                page = browser.new_page()
+                page.goto(url)
+                page.get_by_text("语义模型加载中").wait_for(state="detached", timeout=120_000)
+                box = page.get_by_label("输入问题或关键词，按回车检索")
+                box.fill("律师委员怎样提供免费的法律咨询")
+                box.press("Enter")
+                page.get_by_text("意思相近").first.wait_for(timeout=60_000)
+                page.wait_for_timeout(1000)
+                answers.append(page.locator("strong").all_inner_texts())
+            browser.close()
+        assert answers[0] == answers[1] and any("市政协社会和法制委员会" in a for a in answers[0][:3]), answers
+        assert not any((tmp_path / f"replica{i}" / "index").exists() for i in range(2))
+    finally:
+        for server in servers:
+            server.terminate()
+            server.wait(timeout=30)
