@@ -3,10 +3,14 @@ the seed article plus two laws, built once per test session."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -98,3 +102,38 @@ def kb(*args: str, index_dir: Path | None = None, cwd: Path | None = None, check
     if check and result.returncode != 0:
         raise AssertionError(f"kb {' '.join(args)} exited {result.returncode}:\n{result.stdout}\n{result.stderr}")
     return result
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def kb_serve(env_extra: dict[str, str]):
+    """`kb serve` as a user starts it, on a free port, until its page answers; stopped after."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KB_")}
+    env.update(HF_HUB_OFFLINE="1", **env_extra)
+    process = subprocess.Popen([*KB, "serve", "--port", str(port)], env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            if urllib.request.urlopen(url + "_stcore/health", timeout=2).status == 200:
+                break
+        except OSError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                process.kill()
+                pytest.fail("kb serve did not answer within 120 s:\n" + process.stdout.read())
+            time.sleep(0.2)
+    try:
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import DATA, KB, kb
+from conftest import DATA, KB, free_port, kb, kb_serve
 
 pytest.importorskip("milvus_lite")
 
@@ -25,16 +25,10 @@ from kb.milvus import connect, publish
 from kb.search import Searcher
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def lite_server(tmp_path):
     """A Milvus Lite server process, as several kb processes share one."""
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen([sys.executable, "-m", "milvus_lite", "server", "--data-dir", str(tmp_path / "milvus"),
                                 "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     deadline = time.monotonic() + 60
@@ -165,6 +159,7 @@ def _run_kb(*args, env: dict) -> subprocess.Popen:
     return subprocess.Popen([*KB, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
+@pytest.mark.slow  # about a minute; .ci/run runs the slow Milvus tests after the default run
 def test_kill_during_publish_then_kb_index_finishes_it(bundled_index, tmp_path, lite_server):
     settings = _milvus(_copy_index(bundled_index, tmp_path), lite_server)
     publish(settings)
@@ -199,40 +194,25 @@ def test_kill_during_publish_then_kb_index_finishes_it(bundled_index, tmp_path, 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian chromium is not installed")
 def test_two_kb_serve_on_one_milvus_lite_server_answer_alike(seed_index, tmp_path, lite_server):
     sync_api = pytest.importorskip("playwright.sync_api")
-    import urllib.request
-
     publish(_milvus(seed_index, lite_server))
-    servers, urls = [], []
+    replicas = []
     for replica in range(2):
-        port = _free_port()
-        env = {k: v for k, v in os.environ.items() if not k.startswith("KB_")}
         # No index folder at all: each replica reads Milvus only.
-        env.update(HF_HUB_OFFLINE="1", KB_INDEX_DIR=str(tmp_path / f"replica{replica}" / "index"),
-                   KB_CORPUS_DIR=str(tmp_path / f"replica{replica}" / "corpus"),
-                   KB_SEARCH_BACKEND="milvus", KB_MILVUS_URI=lite_server)
-        servers.append(_run_kb("serve", "--port", str(port), env=env))
-        urls.append(f"http://127.0.0.1:{port}/")
-    try:
-        for url in urls:
-            deadline = time.monotonic() + 120
-            while True:
-                try:
-                    if urllib.request.urlopen(url + "_stcore/health", timeout=2).status == 200:
-                        break
-                except OSError:
-                    if time.monotonic() > deadline:
-                        pytest.fail("kb serve did not start")
-                    time.sleep(0.3)
+        replicas.append({"KB_INDEX_DIR": str(tmp_path / f"replica{replica}" / "index"),
+                         "KB_CORPUS_DIR": str(tmp_path / f"replica{replica}" / "corpus"),
+                         "KB_SEARCH_BACKEND": "milvus", "KB_MILVUS_URI": lite_server})
+    with kb_serve(replicas[0]) as first, kb_serve(replicas[1]) as second:
         answers = []
         with sync_api.sync_playwright() as playwright:
             browser = playwright.chromium.launch_persistent_context(
                 str(tmp_path / "profile"), executable_path=CHROMIUM, headless=True,
                 args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                       "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic"])
-            for url in urls:
+            for url in (first, second):
                 page = browser.new_page()
                 page.goto(url)
                 page.get_by_text("语义模型加载中").wait_for(state="detached", timeout=120_000)
@@ -243,9 +223,5 @@ def test_two_kb_serve_on_one_milvus_lite_server_answer_alike(seed_index, tmp_pat
                 page.wait_for_timeout(1000)
                 answers.append(page.locator("strong").all_inner_texts())
             browser.close()
-        assert answers[0] == answers[1] and any("市政协社会和法制委员会" in a for a in answers[0][:3]), answers
-        assert not any((tmp_path / f"replica{i}" / "index").exists() for i in range(2))
-    finally:
-        for server in servers:
-            server.terminate()
-            server.wait(timeout=30)
+    assert answers[0] == answers[1] and any("市政协社会和法制委员会" in a for a in answers[0][:3]), answers
+    assert not any((tmp_path / f"replica{i}" / "index").exists() for i in range(2))

@@ -5,6 +5,7 @@ page's manage view for staff and for the admin."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -246,7 +247,10 @@ def test_admin_logs_in_to_manage(manage_page, monkeypatch):
     at.tabs[2].button[0].click().run()
     assert at.get("file_uploader") and at.button(key="reindex")
     results = [row for row in at.tabs[2].dataframe[-1].value.to_dict("records")]
-    assert {(r["操作"], r["结果"]) for r in results} >= {("login", "refused"), ("login", "done")}
+    # The change log in Chinese, at local times.
+    assert {(r["操作"], r["结果"]) for r in results} >= {("登录", "拒绝"), ("登录", "完成")}
+    assert "密码错误" in {r["说明"] for r in results}
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", r["时间"]) for r in results)
 
 
 def test_loopback_without_password_manages(manage_page):

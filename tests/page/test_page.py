@@ -256,24 +256,3 @@ def test_times_are_local(page, searcher):
     first = table["文档"][0]
     assert table["索引时间"][0] == local_time(stored[first], "Asia/Shanghai")
     assert "T" not in table["索引时间"][0] and "+" not in table["索引时间"][0]
-
-
-def test_change_log_is_in_chinese(seed_index, monkeypatch, tmp_path):
-    import shutil
-
-    from kb.office.admin import hash_password
-
-    index_dir = tmp_path / "index"
-    shutil.copytree(seed_index.index_dir, index_dir)
-    monkeypatch.setenv("KB_ADMIN_PASSWORD_HASH", hash_password("冰城政协2022年"))
-    monkeypatch.setenv("KB_INDEX_DIR", str(index_dir))
-    monkeypatch.setenv("KB_CORPUS_DIR", str(seed_index.corpus_dir))
-    at = AppTest.from_file(APP, default_timeout=120).run()
-    for password in ("不对", "冰城政协2022年"):
-        at.text_input(key="password").input(password)
-        next(b for b in at.button if b.label == "登录管理").click().run()
-    assert not at.exception, at.exception
-    log = at.dataframe[-1].value
-    assert set(log["操作"]) == {"登录"} and set(log["结果"]) == {"完成", "拒绝"}
-    assert "密码错误" in set(log["说明"])
-    assert not any(ch.isascii() and ch.isalpha() for value in log["时间"] for ch in value)

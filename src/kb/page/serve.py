@@ -4,6 +4,7 @@ visitor arrives, behind a page shell that greets that visitor in Chinese while S
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from pathlib import Path
 
@@ -35,7 +36,13 @@ def chinese_shell(cache_dir: Path) -> Path | None:
         link = target / entry.name
         if entry.name != "index.html" and not link.exists():
             link.symlink_to(entry, target_is_directory=entry.is_dir())
-    shell = page.replace("<title>Streamlit</title>", f"<title>{TITLE}</title>").replace('<div id="root"></div>', _LOADING)
+    shell = page.replace("<title>Streamlit</title>", f"<title>{TITLE}</title>")
+    # Streamlit's stylesheet sits in <head>, where the browser paints nothing until it has arrived from
+    # a server that is busy loading the model: after the loading line, it no longer holds that line back.
+    styles = re.findall(r'<link rel="stylesheet"[^>]*>', shell)
+    for style in styles:
+        shell = shell.replace(style, "")
+    shell = shell.replace('<div id="root"></div>', _LOADING + "".join(styles))
     partial = target / "index.html.partial"
     partial.write_text(shell.replace('<html lang="en">', '<html lang="zh-CN">'), encoding="utf-8")
     partial.replace(target / "index.html")
