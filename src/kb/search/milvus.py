@@ -50,12 +50,21 @@ class MilvusBackend:
                              f"{self.settings.milvus_collection!r}: run `kb index` with search_backend = milvus")
         if live == self.collection:
             return False
+        for name in (live, live + META_SUFFIX):
+            self._load(name)
         meta = self._meta(live + META_SUFFIX)
         self.manifest = IndexManifest.model_validate(meta["manifest"])
         self._meta_values = meta
         self._frequencies: dict[str, int] = meta["frequencies"]
         self.collection = live
         return True
+
+    def _load(self, name: str) -> None:
+        """A collection must be loaded to be searched; a restarted Milvus Lite forgets that it was."""
+        from pymilvus.client.types import LoadState
+
+        if self.client.get_load_state(name).get("state") != LoadState.Loaded:
+            self.client.load_collection(name)
 
     def _meta(self, name: str) -> dict:
         parts: dict[str, list[tuple[str, str]]] = {}
@@ -91,7 +100,9 @@ class MilvusBackend:
         return [(int(hit["chunk_id"] if "chunk_id" in hit else hit["id"]), float(hit["distance"])) for hit in found[0]]
 
     def dense(self, query_vector: np.ndarray, depth: int, scope: Scope) -> list[tuple[int, float]]:
-        return self._search([float(x) for x in np.asarray(query_vector).ravel()], "vector", "IP", depth, scope)
+        found = self._search([float(x) for x in np.asarray(query_vector).ravel()], "vector", "IP", depth, scope)
+        # Equal scores (the same text in two documents) in chunk id order, as FAISS returns them.
+        return sorted(found, key=lambda item: (-round(item[1], 5), item[0]))
 
     def keyword(self, query: str, tokens: list[str], depth: int, scope: Scope) -> list[tuple[int, float]]:
         """Milvus finds the candidates by its BM25; kb scores them by FTS5's BM25 (Milvus's IDF is
