@@ -25,25 +25,32 @@ from kb.milvus import connect, publish
 from kb.search import Searcher
 
 
-@pytest.fixture
-def lite_server(tmp_path):
+def _start_lite(data_dir: Path) -> tuple[subprocess.Popen, str]:
     """A Milvus Lite server process, as several kb processes share one."""
     port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "milvus_lite", "server", "--data-dir", str(tmp_path / "milvus"),
+    process = subprocess.Popen([sys.executable, "-m", "milvus_lite", "server", "--data-dir", str(data_dir),
                                 "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
             socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
+            return process, f"http://127.0.0.1:{port}"
         except OSError:
             time.sleep(0.2)
-    else:
-        process.kill()
-        pytest.fail("Milvus Lite did not start:\n" + process.stdout.read())
-    yield f"http://127.0.0.1:{port}"
+    process.kill()
+    pytest.fail("Milvus Lite did not start:\n" + process.stdout.read())
+
+
+def _stop(process: subprocess.Popen) -> None:
     process.terminate()
     process.wait(timeout=30)
+
+
+@pytest.fixture
+def lite_server(tmp_path):
+    process, uri = _start_lite(tmp_path / "milvus")
+    yield uri
+    _stop(process)
 
 
 def _milvus(settings: Settings, uri: str) -> Settings:
@@ -153,6 +160,21 @@ def test_a_reader_never_sees_half_a_generation(seed_index, tmp_path, lite_server
         assert whole
         assert ("冰城社区议事会.md" in documents) == (generation == 2), (generation, documents)
     print(f"\n{len(answers)} searches during the publish, 0 errors")
+
+
+def test_readers_reload_after_milvus_restarts(seed_index, tmp_path, embedder):
+    process, uri = _start_lite(tmp_path / "milvus")
+    try:
+        publish(_milvus(seed_index, uri))
+    finally:
+        _stop(process)
+    process, uri = _start_lite(tmp_path / "milvus")  # the same data, a fresh server: nothing loaded
+    try:
+        reader = Searcher(_milvus(seed_index, uri).model_copy(update={"index_dir": tmp_path / "none"}), embedder)
+        assert reader.search("律师委员公益法律服务", k=3).hits[0].unit == "市政协社会和法制委员会"
+        reader.close()
+    finally:
+        _stop(process)
 
 
 def _run_kb(*args, env: dict) -> subprocess.Popen:
