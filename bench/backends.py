@@ -88,6 +88,8 @@ def synthetic(uri: str, count: int, dimension: int = 384, queries: int = 50) -> 
             block /= np.linalg.norm(block, axis=1, keepdims=True)
             client.insert(name, [{"id": done + i, "vector": row.tolist()} for i, row in enumerate(block)])
             done += size
+            if done % 100_000 == 0:
+                print(f"  synthetic: {done:,} vectors in {time.perf_counter() - started:.0f} s", flush=True)
         client.flush(name)
     except Exception as exc:  # noqa: BLE001 - what Milvus Lite does at this size is the finding
         result["failed_after"] = done
