@@ -101,8 +101,8 @@ class MilvusBackend:
 
     def dense(self, query_vector: np.ndarray, depth: int, scope: Scope) -> list[tuple[int, float]]:
         found = self._search([float(x) for x in np.asarray(query_vector).ravel()], "vector", "IP", depth, scope)
-        # Equal scores (the same text in two documents) in chunk id order, as FAISS returns them.
-        return sorted(found, key=lambda item: (-round(item[1], 5), item[0]))
+        # Equal scores (the same text in two documents) in chunk id order: Milvus leaves their order open.
+        return sorted(found, key=lambda item: (-item[1], item[0]))
 
     def keyword(self, query: str, tokens: list[str], depth: int, scope: Scope) -> list[tuple[int, float]]:
         """Milvus finds the candidates by its BM25; kb scores them by FTS5's BM25 (Milvus's IDF is
