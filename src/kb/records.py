@@ -98,6 +98,11 @@ class Hit(BaseModel):
     # Under the relevance floor: shown apart, never as if it were an answer.
     weak: bool = False
 
+    @property
+    def known_as(self) -> str:
+        """What staff call the hit's source: a practice by its unit, a law or other document by its title."""
+        return self.unit if self.kind == PRACTICE and self.unit else self.document
+
 
 class HitGroup(BaseModel):
     kind: str

@@ -4,6 +4,7 @@ died half-way leaves the alias where it was, and the next one starts that genera
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -55,15 +56,16 @@ def publish(settings: Settings, progress: Callable[[str, int, int], None] | None
             for leftover in (name, name + META_SUFFIX):  # a publish of this generation that died half-way
                 if client.has_collection(leftover):
                     client.drop_collection(leftover)
-            chunks = _write_chunks(client, store, manifest, name, progress)
-            _write_meta(client, store, manifest, name + META_SUFFIX)
+            ids, vectors = store.chunk_vectors(manifest.model.key(), manifest.model.dimension)
+            _write_chunks(client, store, manifest, name, ids, vectors, progress)
+            _write_meta(client, store, manifest, name + META_SUFFIX, vectors)
         if live is None:
             client.create_alias(collection_name=name, alias=settings.milvus_collection)
         else:
             client.alter_alias(collection_name=name, alias=settings.milvus_collection)
         dropped = _drop_old(client, settings, keep={name, live})
-        log.info("published generation %d to Milvus (%d chunks)", manifest.generation, chunks)
-        return PublishReport(generation=manifest.generation, published=True, chunks=chunks, dropped=dropped,
+        log.info("published generation %d to Milvus (%d chunks)", manifest.generation, len(ids))
+        return PublishReport(generation=manifest.generation, published=True, chunks=len(ids), dropped=dropped,
                              seconds=time.perf_counter() - started)
     finally:
         store.close()
@@ -93,10 +95,9 @@ def _chunk_schema(client, dimension: int):
     return schema, index
 
 
-def _write_chunks(client, store: Store, manifest, name: str, progress) -> int:
+def _write_chunks(client, store: Store, manifest, name: str, ids: np.ndarray, vectors: np.ndarray, progress) -> None:
     schema, index = _chunk_schema(client, manifest.model.dimension)
     client.create_collection(name, schema=schema, index_params=index)
-    ids, vectors = store.chunk_vectors(manifest.model.key(), manifest.model.dimension)
     total = len(ids)
     for start in range(0, total, BATCH):
         batch_ids = [int(i) for i in ids[start : start + BATCH]]
@@ -106,12 +107,9 @@ def _write_chunks(client, store: Store, manifest, name: str, progress) -> int:
         if progress:
             progress("publishing", min(start + BATCH, total), total)
     client.flush(name)
-    return total
 
 
 def _row(row: dict, tokens: str, vector: np.ndarray, generation: int) -> dict:
-    import json
-
     return {
         "chunk_id": row["chunk_id"], "doc_id": row["doc_id"], "ordinal": row["ordinal"], "text": row["text"],
         "context": row["context"] or "", "heading_path": json.dumps(row["heading_path"], ensure_ascii=False),
@@ -123,7 +121,7 @@ def _row(row: dict, tokens: str, vector: np.ndarray, generation: int) -> dict:
     }
 
 
-def _write_meta(client, store: Store, manifest, name: str) -> None:
+def _write_meta(client, store: Store, manifest, name: str, vectors: np.ndarray) -> None:
     from pymilvus import DataType
 
     schema = client.create_schema(auto_id=False, enable_dynamic_field=False)
@@ -133,11 +131,11 @@ def _write_meta(client, store: Store, manifest, name: str) -> None:
     index = client.prepare_index_params()
     index.add_index("unused", index_type="FLAT", metric_type="L2")
     client.create_collection(name, schema=schema, index_params=index)
-    _, vectors = store.chunk_vectors(manifest.model.key(), manifest.model.dimension)
     catalogue = build_catalogue(store)
+    passages = store.chunk_count()
     values = {
-        "passages": store.chunk_count(),
-        "average_tokens": store.token_total() / max(store.chunk_count(), 1),
+        "passages": passages,
+        "average_tokens": store.token_total() / max(passages, 1),
         "mean": vectors.mean(axis=0).tolist() if len(vectors) else [0.0] * manifest.model.dimension,
         "frequencies": store.vocabulary(),
         "facets": store.facet_counts(),

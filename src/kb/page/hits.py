@@ -35,10 +35,8 @@ def _where(hit: Hit) -> str:
 
 
 def hit_title(hit: Hit, rank: int) -> str:
-    # A practice is known by its unit; a law or another document by its title.
-    source = hit.unit if hit.kind == PRACTICE and hit.unit else hit.document
     where = _where(hit)
-    return f"**{rank}. {html.escape(source or '—')}**" + (f" · {html.escape(where)}" if where else "")
+    return f"**{rank}. {html.escape(hit.known_as or '—')}**" + (f" · {html.escape(where)}" if where else "")
 
 
 def render_hit(searcher: Searcher, lock: threading.Lock, hit: Hit, rank: int, catalogue: Catalogue) -> None:

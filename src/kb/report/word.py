@@ -11,7 +11,7 @@ from docx.oxml.ns import qn
 from docx.shared import Pt, RGBColor
 
 from kb.practices.records import ApproachCard, Catalogue, Practice
-from kb.records import PRACTICE, SECTION_TITLES, Hit, SearchResponse
+from kb.records import SECTION_TITLES, Hit, SearchResponse
 from kb.text import local_time, with_ellipsis
 
 _GREY = RGBColor(0x59, 0x59, 0x59)
@@ -62,8 +62,7 @@ def search_docx(response: SearchResponse, zone: str = "Asia/Shanghai") -> bytes:
     for title, hits in sections:
         document.add_heading(f"{title}（{len(hits)}）", level=2)
         for rank, hit in enumerate(hits, start=1):
-            name = hit.unit if hit.kind == PRACTICE and hit.unit else hit.document
-            heading = document.add_heading(f"{rank}. {name}", level=3)
+            heading = document.add_heading(f"{rank}. {hit.known_as}", level=3)
             if hit.weak:
                 heading.add_run("（较弱的匹配）")
             document.add_paragraph(with_ellipsis(hit.text))

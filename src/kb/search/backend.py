@@ -39,7 +39,11 @@ class SearchBackend(Protocol):
 
     def dense(self, query_vector: np.ndarray, depth: int, scope: Scope) -> list[tuple[int, float]]: ...
 
-    def keyword(self, query: str, tokens: list[str], depth: int, scope: Scope) -> list[tuple[int, float]]: ...
+    def keyword(self, tokens: list[str], depth: int, scope: Scope) -> list[tuple[int, float]]:
+        """BM25 matches of the tokens, scored as FTS5 scores them."""
+
+    def literal(self, needle: str, depth: int, scope: Scope) -> list[tuple[int, float]]:
+        """Chunks containing ``needle`` literally, with how often, most first (short queries)."""
 
     def rows(self, chunk_ids: Sequence[int]) -> dict[int, dict]: ...
 

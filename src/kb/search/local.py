@@ -17,8 +17,6 @@ from kb.search.query import QueryError, fts_query
 
 log = logging.getLogger(__name__)
 
-SHORT_QUERY_CHARS = 2
-
 
 class LocalBackend:
     def __init__(self, settings: Settings):
@@ -65,21 +63,11 @@ class LocalBackend:
         allowed = self.store.chunk_ids_for(allowed_sql) if allowed_sql else None
         return self.vectors.search(query_vector, depth, allowed)
 
-    def keyword(self, query: str, tokens: list[str], depth: int, scope: Scope) -> list[tuple[int, float]]:
-        allowed_sql = self._allowed_sql(scope)
-        results = self.store.keyword_search(fts_query(tokens), depth, allowed_sql) if tokens else []
-        if len(query) <= SHORT_QUERY_CHARS and len(results) < depth:
-            # Too short for the word index to be sure (jieba may have glued the character
-            # into longer words): add literal matches after the word matches.
-            seen = {chunk_id for chunk_id, _ in results}
-            literal = [(i, n) for i, n in self.store.substring_search(query, depth, allowed_sql) if i not in seen]
-            if results and literal:
-                # Ranked after the word matches, so scores must stay below theirs (and keep their
-                # own order): a share of the lowest word score, by occurrences.
-                floor, most = results[-1][1], literal[0][1]
-                literal = [(i, floor * n / (most + 1)) for i, n in literal]
-            results += literal
-        return results[:depth]
+    def keyword(self, tokens: list[str], depth: int, scope: Scope) -> list[tuple[int, float]]:
+        return self.store.keyword_search(fts_query(tokens), depth, self._allowed_sql(scope))
+
+    def literal(self, needle: str, depth: int, scope: Scope) -> list[tuple[int, float]]:
+        return self.store.substring_search(needle, depth, self._allowed_sql(scope))
 
     def rows(self, chunk_ids: Sequence[int]) -> dict[int, dict]:
         return self.store.chunk_rows(chunk_ids)

@@ -28,7 +28,6 @@ from kb.search.query import MAX_QUERY_TERMS, QueryError
 
 # How often a searcher asks Milvus which generation is live: a publish reaches readers within this.
 ALIAS_CHECK_SECONDS = 1.0
-SHORT_QUERY_CHARS = 2
 
 
 class MilvusBackend:
@@ -55,7 +54,6 @@ class MilvusBackend:
         meta = self._meta(live + META_SUFFIX)
         self.manifest = IndexManifest.model_validate(meta["manifest"])
         self._meta_values = meta
-        self._frequencies: dict[str, int] = meta["frequencies"]
         self.collection = live
         return True
 
@@ -104,35 +102,27 @@ class MilvusBackend:
         # Equal scores (the same text in two documents) in chunk id order: Milvus leaves their order open.
         return sorted(found, key=lambda item: (-item[1], item[0]))
 
-    def keyword(self, query: str, tokens: list[str], depth: int, scope: Scope) -> list[tuple[int, float]]:
+    def keyword(self, tokens: list[str], depth: int, scope: Scope) -> list[tuple[int, float]]:
         """Milvus finds the candidates by its BM25; kb scores them by FTS5's BM25 (Milvus's IDF is
         another), so that keyword and hybrid rankings are the local backend's."""
-        candidates = self._search(" ".join(tokens), "sparse", "BM25", depth, scope) if tokens else []
+        candidates = self._search(" ".join(tokens), "sparse", "BM25", depth, scope)
         texts = self._by_id([chunk_id for chunk_id, _ in candidates], ["search_text"])
         terms = list(dict.fromkeys(tokens))[:MAX_QUERY_TERMS]
-        scored = [(chunk_id, fts5_bm25(terms, texts[chunk_id]["search_text"], self._frequencies,
-                                       self._meta_values["passages"], self._meta_values["average_tokens"]))
+        meta = self._meta_values
+        scored = [(chunk_id, fts5_bm25(terms, texts[chunk_id]["search_text"], meta["frequencies"], meta["passages"],
+                                       meta["average_tokens"]))
                   for chunk_id, _ in candidates if chunk_id in texts]
-        results = sorted(scored, key=lambda item: (-item[1], item[0]))
-        if len(query) <= SHORT_QUERY_CHARS and len(results) < depth:
-            results += self._literal(query, depth, scope, results)
-        return results[:depth]
+        return sorted(scored, key=lambda item: (-item[1], item[0]))
 
-    def _literal(self, query: str, depth: int, scope: Scope, ranked: list[tuple[int, float]]):
-        """As the local backend: chunks containing a one- or two-character query literally, after
-        the word matches and scored below them."""
-        seen = {chunk_id for chunk_id, _ in ranked}
-        needle = query.replace("\\", "\\\\").replace('"', '\\"').replace("%", "\\%").replace("_", "\\_")
-        expression = " and ".join(filter(None, [f'text like "%{needle}%"',
+    def literal(self, needle: str, depth: int, scope: Scope) -> list[tuple[int, float]]:
+        """Chunks containing ``needle`` literally, most occurrences first (as the local backend)."""
+        escaped = needle.replace("\\", "\\\\").replace('"', '\\"').replace("%", "\\%").replace("_", "\\_")
+        expression = " and ".join(filter(None, [f'text like "%{escaped}%"',
                                                 filter_expression(scope.filters, scope.within)]))
         rows = self.client.query(self.collection, filter=expression, output_fields=["chunk_id", "context", "text"],
                                  limit=depth * 4)
-        counted = sorted(((r["chunk_id"], (r["context"] + r["text"]).count(query)) for r in rows
-                          if r["chunk_id"] not in seen), key=lambda item: (-item[1], item[0]))[:depth]
-        if ranked and counted:
-            floor, most = ranked[-1][1], counted[0][1]
-            return [(i, floor * n / (most + 1)) for i, n in counted]
-        return [(i, float(n)) for i, n in counted]
+        counted = [(int(r["chunk_id"]), float((r["context"] + r["text"]).count(needle))) for r in rows]
+        return sorted(counted, key=lambda item: (-item[1], item[0]))[:depth]
 
     # -- reading -----------------------------------------------------------------------------
     def _by_id(self, chunk_ids: Sequence[int], fields: list[str]) -> dict[int, dict]:
@@ -161,7 +151,8 @@ class MilvusBackend:
         return self.vectors_of([chunk_id]).get(int(chunk_id))
 
     def document_frequencies(self, terms: list[str]) -> dict[str, int]:
-        return {term: self._frequencies.get(term, 0) for term in dict.fromkeys(terms)}
+        frequencies = self._meta_values["frequencies"]
+        return {term: frequencies.get(term, 0) for term in dict.fromkeys(terms)}
 
     def passage_count(self) -> int:
         return self._meta_values["passages"]

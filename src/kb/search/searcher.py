@@ -25,6 +25,8 @@ from kb.search.query import MODES, QueryError
 from kb.text import clean_text
 from kb.tokenize import tokenize
 
+SHORT_QUERY_CHARS = 2
+
 
 def _one_snapshot(method):
     """Ranks and reads hits inside one read transaction, so that the hits come from the very
@@ -140,13 +142,13 @@ class Searcher:
                 # SQLite (or the Milvus client) and the model's runtime both release the GIL: the
                 # keyword search runs while the query is embedded, so hybrid costs about as much as
                 # its slower half (bench/speed.py).
-                pending = self._keyword_worker.submit(self.backend.keyword, query, tokens, depth, scope)
+                pending = self._keyword_worker.submit(self._keyword, query, tokens, depth, scope)
             query_vector = self.embedder.embed_query(query)
             semantic = self.backend.dense(query_vector, depth, scope)
         if pending is not None:
             keyword = pending.result()
         elif mode == "keyword":
-            keyword = self.backend.keyword(query, tokens, depth, scope)
+            keyword = self._keyword(query, tokens, depth, scope)
 
         fused = self._fuse(mode, semantic, keyword, semantic_weight, keyword_weight)
         law_first = False
@@ -176,6 +178,21 @@ class Searcher:
             return convex({"semantic": semantic, "keyword": keyword}, weights)
         return rrf({"semantic": [i for i, _ in semantic], "keyword": [i for i, _ in keyword]}, weights,
                    self.settings.rrf_k)
+
+    def _keyword(self, query: str, tokens: list[str], depth: int, scope: Scope) -> list[tuple[int, float]]:
+        results = self.backend.keyword(tokens, depth, scope) if tokens else []
+        if len(query) <= SHORT_QUERY_CHARS and len(results) < depth:
+            # Too short for the word index to be sure (jieba may have glued the character
+            # into longer words): add literal matches after the word matches.
+            seen = {chunk_id for chunk_id, _ in results}
+            literal = [(i, n) for i, n in self.backend.literal(query, depth, scope) if i not in seen]
+            if results and literal:
+                # Ranked after the word matches, so scores must stay below theirs (and keep their
+                # own order): a share of the lowest word score, by occurrences.
+                floor, most = results[-1][1], literal[0][1]
+                literal = [(i, floor * n / (most + 1)) for i, n in literal]
+            results += literal
+        return results[:depth]
 
     @_one_snapshot
     def more_like_this(self, chunk_id: int, k: int | None = None) -> SearchResponse:
