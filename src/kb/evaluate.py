@@ -274,3 +274,43 @@ def format_table(report: EvalReport) -> str:
             f" {s.recall_at_100:>8.4f} {s.seconds_per_query * 1000:>9.1f}"
         )
     return "\n".join(lines)
+
+
+class PracticeScores(BaseModel):
+    """Practices found against a gold file: a found practice is right when its unit is the gold's and
+    its span holds that gold practice's phrase and no other gold practice's of the document."""
+
+    gold: int
+    found: int
+    right: int
+    misses: list[str]
+    wrong: list[str]
+
+    @property
+    def precision(self) -> float:
+        return self.right / self.found if self.found else 1.0
+
+    @property
+    def recall(self) -> float:
+        return self.right / self.gold if self.gold else 1.0
+
+
+def score_practices(found: dict[str, tuple[str, list]], gold: dict[str, list[dict]]) -> PracticeScores:
+    """``found``: document → (its text, the PracticeSpans found); ``gold``: document → [{"unit",
+    "contains"}] (tests/data/practices/gold.json)."""
+    right, misses, wrong, total_found = 0, [], [], 0
+    for doc, expected in gold.items():
+        text, spans = found[doc]
+        total_found += len(spans)
+        matched: set[int] = set()
+        for span in spans:
+            inside = [i for i, g in enumerate(expected) if g["contains"] in text[span.start:span.end]]
+            hit = next((i for i in inside if expected[i]["unit"] == span.unit and i not in matched), None)
+            if hit is not None and len(inside) == 1:
+                matched.add(hit)
+                right += 1
+            else:
+                wrong.append(f"{doc}: {span.unit} «{span.title[:24]}» ({span.layout})")
+        misses += [f"{doc}: {g['unit']} «{g['contains']}»" for i, g in enumerate(expected) if i not in matched]
+    return PracticeScores(gold=sum(map(len, gold.values())), found=total_found, right=right, misses=misses,
+                          wrong=wrong)

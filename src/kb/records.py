@@ -10,15 +10,20 @@ PRACTICE, POLICY, OTHER = "实践案例", "政策法规", "其他"
 KINDS = (PRACTICE, POLICY, OTHER)
 # The heading of each kind's section of results, on the page and in `kb search`.
 SECTION_TITLES = {PRACTICE: "实践案例", POLICY: "相关政策法规", OTHER: "其他资料"}
+# The document type of a CPPCC body's own rules (规定/办法/细则 a 政协 adopted): shown with that body's
+# practices, never as national law.
+CPPCC_RULES = "政协制度"
+# Document types whose passages are supporting material.
+POLICY_DOC_TYPES = ("法律法规", "政策文件")
 
 # What a search can be filtered by (`--filter FIELD=VALUE`, the page's filters): the one list that
 # the CLI's help, its errors and the store's SQL are made from.
 FILTER_FIELDS = {
     "kind": "实践案例, 政策法规 or 其他",
     "unit": "a unit; a unique part of its name will do (民盟, 五常)",
-    "unit_type": "县市政协, 区政协, 市政协专门委员会, 民主党派, 市政协 or 其他",
+    "unit_type": "省政协, 市政协, 县市政协, 区政协, 市政协专门委员会 (and 省/县/区…), 政协界别, 民主党派, 工商联 or 其他",
     "year": "a year, 1900-2100",
-    "doc_type": "综述, 政策文件, 法律法规, 提案 or 其他",
+    "doc_type": "综述, 政协制度, 政策文件, 法律法规, 提案 or 其他",
     "doc": "a document id (its path under the corpus folder)",
     "theme": "a practice theme (`kb practices themes`)",
 }
@@ -41,8 +46,23 @@ class Section(BaseModel):
     heading_path: list[str]
     start: int
     end: int
-    # A section may name its own unit (a practice of one unit inside a review article).
-    unit: str = ""
+
+
+class PracticeSpan(BaseModel):
+    """One unit's practice inside a document, as the practice detector (kb.ingest.practices) found
+    it: the one record of what a practice is, stored once per index and read by chunks' kinds, the
+    catalogue, the filters and the 学习 tab."""
+
+    unit: str
+    unit_type: str
+    title: str
+    # The heading it was found under, or the document's title for a whole-document practice.
+    heading: str
+    start: int
+    end: int
+    year: int | None = None
+    # How it was recognised: unit_heading, unit_colon, numbered_section, whole_document, cppcc_rule.
+    layout: str
 
 
 class Document(BaseModel):
@@ -54,6 +74,7 @@ class Document(BaseModel):
     content_hash: str
     # Offsets in ``text`` where each page begins (PDF); empty for formats without pages.
     page_starts: list[int] = Field(default_factory=list)
+    practices: list[PracticeSpan] = Field(default_factory=list)
 
 
 class Chunk(BaseModel):
@@ -63,7 +84,10 @@ class Chunk(BaseModel):
     heading_path: list[str]
     start: int
     end: int
+    # The practice's unit when the chunk lies in one, else the document's.
     unit: str = ""
+    unit_type: str = ""
+    kind: str = OTHER
     page: int | None = None
 
 
@@ -107,6 +131,12 @@ class Hit(BaseModel):
 class HitGroup(BaseModel):
     kind: str
     hits: list[Hit]
+    # The weak hits of a kind: shown after every strong hit of any kind (kb.search.kinds).
+    weak: bool = False
+
+    @property
+    def title(self) -> str:
+        return SECTION_TITLES[self.kind] + ("（较弱的匹配）" if self.weak else "")
 
 
 class SearchResponse(BaseModel):

@@ -31,9 +31,12 @@ def test_seed_front_matter(seed):
 
 
 def test_seed_has_twenty_practices_each_with_its_unit(seed):
-    practices = [s for s in seed.sections if s.unit and s.unit != "哈尔滨市政协"]
-    assert len(practices) == 20
-    assert {s.unit for s in practices} == SEED_UNITS
+    assert len(seed.practices) == 20
+    assert {p.unit for p in seed.practices} == SEED_UNITS
+    assert {p.layout for p in seed.practices} == {"unit_heading"}
+    # Each span is its section's text: it starts after the heading line and holds no other unit's heading.
+    for before, after in pairwise(seed.practices):
+        assert before.end < after.start and "**" not in seed.text[before.start:before.end]
 
 
 def test_chunks_keep_exact_offsets_and_heading_paths(seed):
@@ -142,9 +145,8 @@ def _document(text: str):
 
 
 def test_each_practice_gets_its_unit_type(seed):
-    from kb.ingest.metadata import unit_type_of
-
-    types = {unit: unit_type_of(unit) for unit in SEED_UNITS}
+    """By the name's shape; the cities a city system's review names are its county-level cities."""
+    types = {p.unit: p.unit_type for p in seed.practices}
     assert sorted(u for u, t in types.items() if t == "县市政协") == sorted(
         ["五常市政协", "巴彦县政协", "宾县政协", "通河县政协", "延寿县政协", "尚志市政协"])
     assert sorted(u for u, t in types.items() if t == "区政协") == sorted(

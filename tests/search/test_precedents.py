@@ -12,7 +12,6 @@ import pytest
 from conftest import DATA, kb
 
 from kb.index.store import Store
-from kb.ingest.metadata import kind_of
 from kb.records import OTHER, POLICY, PRACTICE, Hit
 from kb.search import Searcher
 from kb.search.kinds import group_by_kind, names_a_law, pick_per_kind
@@ -94,28 +93,25 @@ def test_kinds_are_stored_filterable_and_in_json(bundled, bundled_index):
     assert printed and all(hit["kind"] == POLICY and "weak" in hit for hit in printed)
 
 
-def test_kind_of_reads_doc_type_and_practice_headings():
-    assert kind_of("法律法规", ["中华人民共和国农业法", "第一章 总则"]) == POLICY
-    assert kind_of("政策文件", ["关于加强政协工作的意见"]) == POLICY
-    assert kind_of("综述", ["守正创新…", "五常市政协 发挥协商优势 助力品牌价值提升"]) == PRACTICE
-    assert kind_of("综述", ["守正创新…"]) == OTHER
-
-
 def test_an_older_index_gets_its_kinds(seed_index, tmp_path):
-    """Schema 2 had no kinds: opening it fills them in from the stored heading paths."""
+    """Schema 2 had no kinds and no practices table: opening it detects the practices from the stored
+    texts and gives every chunk its kind and unit."""
     import shutil
 
     copy = tmp_path / "index"
     shutil.copytree(seed_index.index_dir, copy)
     db = sqlite3.connect(copy / "kb.sqlite3")
     db.executescript("DROP TABLE chunk_vocab; DROP INDEX chunks_kind; ALTER TABLE chunks DROP COLUMN kind;"
-                     " PRAGMA user_version = 2;")
+                     " DROP TABLE practices; UPDATE chunks SET unit = ''; PRAGMA user_version = 2;")
     db.close()
     store = Store(copy, create=False)
     try:
         kinds = dict(store.db.execute("SELECT kind, count(*) FROM chunks GROUP BY kind").fetchall())
         assert kinds[PRACTICE] >= 20 and kinds[POLICY] > 0
         assert store.document_frequencies(["调解"])["调解"] > 0
+        assert len(store.practices()) == 20
+        units = dict(store.db.execute("SELECT kind, count(DISTINCT unit) FROM chunks GROUP BY kind").fetchall())
+        assert units[PRACTICE] == 20
     finally:
         store.close()
 
@@ -129,6 +125,21 @@ def test_a_practice_below_ten_laws_still_leads_its_section():
                 text="", start=0, end=0, score=s, kind=kinds[i]) for i, s in picked]
     assert [g.kind for g in group_by_kind(hits, law_first=False)] == [PRACTICE, POLICY]
     assert [g.kind for g in group_by_kind(hits, law_first=True)] == [POLICY, PRACTICE]
+
+
+def test_a_section_of_weak_hits_follows_every_strong_hit():
+    """The practice section leads, unless all its hits are weak: then the strong law comes first, and
+    each kind's weak hits follow every strong one."""
+    def hit(i, kind, weak):
+        return Hit(chunk_id=i, doc_id="d", document="", unit="", unit_type="", year=None, doc_type="",
+                   heading_path=[], text="", start=0, end=0, score=1.0 - i / 10, kind=kind, weak=weak)
+
+    hits = [hit(0, PRACTICE, True), hit(1, POLICY, False), hit(2, PRACTICE, True), hit(3, OTHER, False),
+            hit(4, POLICY, True)]
+    groups = group_by_kind(hits, law_first=False)
+    assert [(g.kind, g.weak, [h.chunk_id for h in g.hits]) for g in groups] == [
+        (POLICY, False, [1]), (OTHER, False, [3]), (PRACTICE, True, [0, 2]), (POLICY, True, [4])]
+    assert groups[2].title == "实践案例（较弱的匹配）"
 
 
 def test_out_of_domain_questions_find_nothing_strong(bundled):

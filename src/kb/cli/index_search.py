@@ -19,7 +19,7 @@ from kb.cli.main import (
     settings_from,
     write_file,
 )
-from kb.records import FILTER_FIELDS, KINDS, SECTION_TITLES
+from kb.records import FILTER_FIELDS, KINDS
 
 
 @main.command()
@@ -134,7 +134,7 @@ def search(ctx, query, queries_file, mode, top_k, kinds, filters, flat, as_json,
     if not response.hits:
         click.echo(f"no results for {query!r}")
         return
-    sections = [(SECTION_TITLES[g.kind], g.hits) for g in response.groups] or [("", response.hits)]
+    sections = [(g.title, g.hits) for g in response.groups] or [("", response.hits)]
     for title, hits in sections:
         if title:
             click.echo(click.style(f"{title} ({len(hits)})", bold=True, underline=True))

@@ -3,11 +3,13 @@ own transaction, with the Python steps some of them need."""
 
 from __future__ import annotations
 
-import json
 import sqlite3
+from collections.abc import Sequence
 from pathlib import Path
 
-from kb.ingest.metadata import kind_of
+from kb.ingest.practices import detect_practices, kind_at
+from kb.ingest.structure import sections_from_text
+from kb.records import DocumentMetadata, PracticeSpan
 
 
 class StoreError(RuntimeError):
@@ -64,19 +66,54 @@ _MIGRATIONS = [
     CREATE INDEX chunks_kind ON chunks(kind);
     CREATE VIRTUAL TABLE chunk_vocab USING fts5vocab(chunk_fts, 'row');
     """,
+    # 4: the practices the detector found in each document, stored once; chunks' kinds and units
+    # are filled in from them for documents indexed before (migration 3's kinds included).
+    """
+    CREATE TABLE practices (
+        doc_id TEXT NOT NULL REFERENCES documents(doc_id) ON DELETE CASCADE,
+        ordinal INTEGER NOT NULL,
+        unit TEXT NOT NULL,
+        unit_type TEXT NOT NULL,
+        title TEXT NOT NULL,
+        heading TEXT NOT NULL,
+        start INTEGER NOT NULL,
+        end INTEGER NOT NULL,
+        year INTEGER,
+        layout TEXT NOT NULL,
+        PRIMARY KEY (doc_id, ordinal)
+    );
+    """,
 ]
 
 
-def _fill_kinds(db: sqlite3.Connection) -> None:
-    rows = db.execute(
-        "SELECT c.chunk_id, d.doc_type, c.heading_path FROM chunks c JOIN documents d ON d.doc_id = c.doc_id"
-    ).fetchall()
-    db.executemany("UPDATE chunks SET kind = ? WHERE chunk_id = ?",
-                   [(kind_of(doc_type, json.loads(path)), chunk_id) for chunk_id, doc_type, path in rows])
+def _fill_practices(db: sqlite3.Connection) -> None:
+    """Detect the practices of every stored document from its stored text and metadata (a later
+    `kb index --rebuild` also re-reads the metadata with the current rules), then give each chunk
+    the kind and unit of the practice it lies in."""
+    documents = db.execute("SELECT doc_id, title, unit, unit_type, year, doc_type, text FROM documents").fetchall()
+    for doc_id, title, unit, unit_type, year, doc_type, text in documents:
+        metadata = DocumentMetadata(title=title, unit=unit, unit_type=unit_type, year=year, doc_type=doc_type)
+        practices = detect_practices(text, sections_from_text(text), metadata)
+        insert_practices(db, doc_id, practices)
+        updates = []
+        for chunk_id, start in db.execute("SELECT chunk_id, start FROM chunks WHERE doc_id = ?", (doc_id,)).fetchall():
+            kind, practice = kind_at(practices, doc_type, start)
+            updates.append((kind, practice.unit if practice else unit, practice.unit_type if practice else unit_type,
+                            chunk_id))
+        db.executemany("UPDATE chunks SET kind = ?, unit = ?, unit_type = ? WHERE chunk_id = ?", updates)
+
+
+def insert_practices(db: sqlite3.Connection, doc_id: str, practices: Sequence[PracticeSpan]) -> None:
+    db.executemany(
+        "INSERT INTO practices (doc_id, ordinal, unit, unit_type, title, heading, start, end, year, layout)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?)",
+        [(doc_id, ordinal, p.unit, p.unit_type, p.title, p.heading, p.start, p.end, p.year, p.layout)
+         for ordinal, p in enumerate(practices, start=1)],
+    )
 
 
 # Python steps that follow a migration's SQL, by migration number.
-_MIGRATION_STEPS = {3: _fill_kinds}
+_MIGRATION_STEPS = {4: _fill_practices}
 
 
 def migrate(db: sqlite3.Connection, path: Path) -> None:

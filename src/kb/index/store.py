@@ -11,10 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
-from kb.index.schema import StoreError, migrate
+from kb.index.schema import StoreError, insert_practices, migrate
 from kb.ingest.chunking import context_line
-from kb.ingest.metadata import kind_of, unit_type_of
-from kb.records import Chunk, Document, IndexManifest
+from kb.records import Chunk, Document, IndexManifest, PracticeSpan
 
 DB_NAME = "kb.sqlite3"
 # The SQL column behind each filter field of kb.records.FILTER_FIELDS (theme is resolved to chunk ids).
@@ -85,15 +84,14 @@ class Store:
                     (doc.doc_id, doc.source, doc.content_hash, m.title, m.unit, m.unit_type, m.year, m.doc_type,
                      json.dumps(m.extra, ensure_ascii=False), doc.text),
                 )
+                insert_practices(db, doc.doc_id, doc.practices)
                 for chunk, embed_hash, chunk_tokens in zip(chunks, hashes, tokens):
-                    unit = chunk.unit or m.unit
-                    unit_type = unit_type_of(chunk.unit) if chunk.unit else m.unit_type
                     cursor = db.execute(
                         "INSERT INTO chunks (chunk_id, doc_id, ordinal, text, context, heading_path, start, end,"
                         " unit, unit_type, embed_hash, page, kind) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                         (next_id, doc.doc_id, chunk.ordinal, chunk.text, context_line(m.title, chunk.heading_path),
-                         json.dumps(chunk.heading_path, ensure_ascii=False), chunk.start, chunk.end, unit,
-                         unit_type, embed_hash, chunk.page, kind_of(m.doc_type, chunk.heading_path)),
+                         json.dumps(chunk.heading_path, ensure_ascii=False), chunk.start, chunk.end, chunk.unit,
+                         chunk.unit_type, embed_hash, chunk.page, chunk.kind),
                     )
                     db.execute(
                         "INSERT INTO chunk_fts (rowid, tokens) VALUES (?, ?)", (cursor.lastrowid, " ".join(chunk_tokens))
@@ -138,6 +136,7 @@ class Store:
             "DELETE FROM chunk_fts WHERE rowid IN (SELECT chunk_id FROM chunks WHERE doc_id = ?)", (doc_id,)
         )
         self.db.execute("DELETE FROM chunks WHERE doc_id = ?", (doc_id,))
+        self.db.execute("DELETE FROM practices WHERE doc_id = ?", (doc_id,))
         self.db.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,))
 
     # -- embeddings cache --------------------------------------------------------------
@@ -246,11 +245,28 @@ class Store:
         return rows
 
     # -- reading for the practices layer ----------------------------------------------------
-    def chunk_spans(self) -> list[tuple[int, str, str, int, int]]:
-        """(chunk id, document, heading path as JSON, start, end) of every chunk, in document order."""
-        return self.db.execute(
-            "SELECT chunk_id, doc_id, heading_path, start, end FROM chunks ORDER BY doc_id, ordinal"
-        ).fetchall()
+    def practices(self) -> list[tuple[str, PracticeSpan]]:
+        """Every practice the detector found, as (document, span), in document order."""
+        cursor = self.db.execute(
+            "SELECT doc_id, unit, unit_type, title, heading, start, end, year, layout FROM practices"
+            " ORDER BY doc_id, ordinal"
+        )
+        return [(row[0], PracticeSpan(unit=row[1], unit_type=row[2], title=row[3], heading=row[4], start=row[5],
+                                      end=row[6], year=row[7], layout=row[8])) for row in cursor]
+
+    def chunk_spans(self, doc_ids: Iterable[str]) -> dict[str, list[tuple[int, int, int]]]:
+        """(chunk id, start, end) of every chunk of these documents, in document order."""
+        found: dict[str, list[tuple[int, int, int]]] = {}
+        wanted = list(doc_ids)
+        for begin in range(0, len(wanted), 500):
+            batch = wanted[begin : begin + 500]
+            marks = ",".join("?" * len(batch))
+            for chunk_id, doc_id, start, end in self.db.execute(
+                f"SELECT chunk_id, doc_id, start, end FROM chunks WHERE doc_id IN ({marks}) ORDER BY doc_id, ordinal",
+                batch,
+            ):
+                found.setdefault(doc_id, []).append((chunk_id, start, end))
+        return found
 
     def documents_with_text(self, doc_ids: Iterable[str]) -> dict[str, dict]:
         wanted = list(doc_ids)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 
+from kb.ingest.practices import kind_at
 from kb.records import Chunk, Document
 
 _SENTENCE = re.compile(r"[^。！？；!?;…\n]*(?:[。！？；!?;…]+[”’」』）)\"']*|\n|$)")
@@ -17,10 +18,13 @@ _CLAUSE = re.compile(r"[^，,、：:]*(?:[，,、：:]+|$)")
 
 
 def chunk_document(doc: Document, size: int, overlap: int) -> list[Chunk]:
+    """Each chunk carries the kind and unit of the practice it lies in (the detector's spans follow
+    section bounds, so a chunk never straddles two practices)."""
     chunks: list[Chunk] = []
     for section in doc.sections:
         spans = _pieces(doc.text, section.start, section.end, size)
         for start, end in _pack(spans, size, overlap):
+            kind, practice = kind_at(doc.practices, doc.metadata.doc_type, start)
             chunks.append(
                 Chunk(
                     doc_id=doc.doc_id,
@@ -29,7 +33,9 @@ def chunk_document(doc: Document, size: int, overlap: int) -> list[Chunk]:
                     heading_path=section.heading_path,
                     start=start,
                     end=end,
-                    unit=section.unit,
+                    unit=practice.unit if practice else doc.metadata.unit,
+                    unit_type=practice.unit_type if practice else doc.metadata.unit_type,
+                    kind=kind,
                     page=bisect_right(doc.page_starts, start) if doc.page_starts else None,
                 )
             )

@@ -8,12 +8,16 @@ from pathlib import Path
 
 from kb.ingest.errors import IngestError
 from kb.ingest.metadata import document_metadata
+from kb.ingest.practices import detect_practices
 from kb.ingest.structure import sections_from_text
 from kb.records import Document
 from kb.text import readable_name
 
 _TITLE = re.compile(r"^#[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
 MAX_TITLE_CHARS = 60
+SHORT_TITLE_CHARS = 30
+_NUMBERED_LINE = re.compile(r"^(?:[一二三四五六七八九十]+[、.．]|[（(][一二三四五六七八九十]+[）)])\S{1,12}$")
+_NAVIGATION = re.compile(r"^(当前位置|您的位置|首页\s*[>＞])|\s[>＞]\s")
 
 
 def build_document(
@@ -26,17 +30,41 @@ def build_document(
     if not text.strip():
         raise IngestError(f"{path}: no text")
     heading = _TITLE.search(text)
-    if not heading and not title:
-        # A short first line is a title in most office documents; a sentence is not.
-        first = text.strip().split("\n", 1)[0].strip()
-        if len(first) <= MAX_TITLE_CHARS and not first.endswith(("。", "；", "，", "：", ".", ";", ",")):
-            title = first
+    if heading:
+        title = heading.group(1)
+    elif not title:
+        title = title_from_first_line(text)
+    metadata = document_metadata(front_matter or {}, title, text, path)
+    sections = sections_from_text(text)
     return Document(
         doc_id=doc_id,
         source=str(path),
         text=text,
-        metadata=document_metadata(front_matter or {}, heading.group(1) if heading else title, text, path),
-        sections=sections_from_text(text),
+        metadata=metadata,
+        sections=sections,
         content_hash=hashlib.sha256(raw).hexdigest(),
         page_starts=page_starts or [],
+        practices=detect_practices(text, sections, metadata),
     )
+
+
+def title_from_first_line(text: str) -> str:
+    """A short first line is a title in most office documents (a headline's part before "——" is
+    the title, the rest its subtitle); when the first line is a sentence, its first clause cut
+    short is, so that a text with words is never titled by its file name. Lines of a web page's
+    navigation ("当前位置：首页 > …") are passed over."""
+    lines = [line.strip().strip("*").strip() for line in text.strip().splitlines()]
+    lines = [line for line in lines if line and not _NAVIGATION.search(line)]
+    if not lines:
+        return ""
+    if _NUMBERED_LINE.match(lines[0]) and len(lines) > 1:
+        # A write-up that opens with its first numbered section ("一、基本情况") has no title line.
+        lines = lines[1:]
+    first = lines[0]
+    headline = first.split("——", 1)[0].strip()
+    if headline and headline != first and len(headline) >= 4:
+        first = headline
+    if len(first) <= MAX_TITLE_CHARS and not first.endswith(("。", "；", "，", "：", ".", ";", ",")):
+        return first
+    clause = re.split(r"[。；！？;!?]", first, maxsplit=1)[0]
+    return clause if len(clause) <= SHORT_TITLE_CHARS else clause[:SHORT_TITLE_CHARS] + "…"

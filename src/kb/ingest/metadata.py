@@ -1,7 +1,10 @@
-"""What users filter by: issuing unit, unit type, year, document type.
+"""What users filter by: issuing unit, unit type, year, document type; and the source line.
 
-Front matter always wins; otherwise the values are read from headings, the first lines, the
-title and the file name. A value that cannot be read stays empty rather than guessed.
+Front matter always wins; otherwise the values are read the way these texts are written: the unit
+from the title ("湖州市政协：…", "政协岳阳市委员会…"), the headline's "——XX政协…", a byline or source
+line, else the CPPCC body the text names most, else the folder; the year from a date line (发布日期,
+2017-03-09, 2022年5月6日) before any year the text mentions. A value that cannot be read stays empty
+rather than guessed.
 """
 
 from __future__ import annotations
@@ -9,16 +12,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from kb.records import OTHER, POLICY, PRACTICE, DocumentMetadata
+from kb.ingest.units import most_named_unit, unit_at_start, unit_type_of, units_named_in
+from kb.records import CPPCC_RULES, DocumentMetadata
 
-DEMOCRATIC_PARTIES = ("民革", "民盟", "民建", "民进", "农工党", "致公党", "九三学社", "台盟")
-
-# A unit name heads a practice title: "五常市政协 发挥协商优势 …", "民盟哈尔滨市委 完善 …".
-_UNIT_AT_START = re.compile(
-    r"^((?:" + "|".join(DEMOCRATIC_PARTIES) + r")\S*?(?:市委|省委|区委|县委|委员会|支部|总支)"
-    r"|\S{1,20}?政协\S{0,16}?委员会|\S{1,12}?政协)(?:[\s　]|$)"
-)
 _LAW_TITLE = re.compile(r"(法|条例|规定|办法|细则|决定|解释|规则|纲要|宪法)$")
+# What a CPPCC body adopts for itself: its own rules, not national law.
+_RULE_TITLE = re.compile(r"(规定|办法|细则|规则|规程|制度|实施意见|工作意见|意见|守则|准则)$")
 _ISSUERS = (
     ("全国人民代表大会常务委员会", "全国人大常委会"),
     ("全国人民代表大会", "全国人大"),
@@ -27,66 +26,59 @@ _ISSUERS = (
 )
 _DATE_IN_NAME = re.compile(r"((?:19|20)\d{2})[-年.]\d{1,2}")
 _YEAR = re.compile(r"((?:19|20)\d{2})年")
-
-
-def unit_from_heading(heading: str) -> str:
-    match = _UNIT_AT_START.match(heading.strip())
-    return match.group(1) if match else ""
-
-
-def kind_of(doc_type: str, heading_path: list[str]) -> str:
-    """A law or policy document is supporting material; a section headed by a unit (the same test
-    the practices catalogue uses) is a practice; anything else, such as a review's introduction, is
-    other."""
-    if doc_type in ("法律法规", "政策文件"):
-        return POLICY
-    if any(unit_from_heading(heading) for heading in heading_path):
-        return PRACTICE
-    return OTHER
-
-
-def unit_type_of(unit: str) -> str:
-    if not unit:
-        return ""
-    if unit.startswith(DEMOCRATIC_PARTIES):
-        return "民主党派"
-    if unit.startswith("市政协") and unit.endswith("委员会") and len(unit) > 3:
-        return "市政协专门委员会"
-    if unit in ("市政协", "哈尔滨市政协", "哈尔滨市政协系统"):
-        return "市政协"
-    if unit.endswith("区政协"):
-        return "区政协"
-    if unit.endswith(("县政协", "市政协")):
-        return "县市政协"
-    return "其他"
+# A full date: 2022年5月6日, 2017-03-09, 2017/3/9, 2017.03.09.
+_FULL_DATE = re.compile(r"((?:19|20)\d{2})(?:年\d{1,2}月\d{1,2}日|[-/.]\d{1,2}[-/.]\d{1,2}(?!\d))")
+_DATE_LABEL = re.compile(r"(发布日期|发布时间|日期|时间|发稿时间|更新时间)\s*[:：]")
+_SOURCE = re.compile(r"(?:来源|稿源|供稿|出处)\s*[:：]\s*([^\s|｜]{2,40})")
+_BYLINE_UNIT = re.compile(r"^[（(]?(?:供稿|作者|来源|稿源|文/|文\s)?\s*[:：]?\s*")
+HEAD_LINES = 12
 
 
 def document_metadata(front_matter: dict, title_from_text: str, text: str, path: Path) -> DocumentMetadata:
     known = {"title", "unit", "unit_type", "year", "doc_type"}
     title = str(front_matter.get("title") or title_from_text or path.stem)
     unit = str(front_matter.get("unit") or "")
-    doc_type = str(front_matter.get("doc_type") or _doc_type(title, path))
+    doc_type = str(front_matter.get("doc_type") or _doc_type(title, text, path))
     if not unit and doc_type == "法律法规":
         unit = _issuer(text)
     if not unit:
-        unit = _unit_from_text_or_folder(title, text, path)
+        unit = _unit_of(title, text, path)
     year = front_matter.get("year")
     if year in (None, ""):
         year = _year(title, path, text)
+    extra = {str(k): str(v) for k, v in front_matter.items() if k not in known}
+    source = source_line(text)
+    if source and "来源" not in extra:
+        extra["来源"] = source
     return DocumentMetadata(
         title=title,
         unit=unit,
         unit_type=str(front_matter.get("unit_type") or unit_type_of(unit)),
         year=int(year) if year not in (None, "") else None,
         doc_type=doc_type,
-        extra={str(k): str(v) for k, v in front_matter.items() if k not in known},
+        extra=extra,
     )
 
 
-def _doc_type(title: str, path: Path) -> str:
+def head_lines(text: str, count: int = HEAD_LINES) -> list[str]:
+    """The first non-empty lines, stripped of Markdown marks: where titles, headlines, bylines and
+    date lines stand."""
+    lines = []
+    for line in text.splitlines():
+        line = line.strip().strip("#*").strip()
+        if line:
+            lines.append(line)
+        if len(lines) == count:
+            break
+    return lines
+
+
+def _doc_type(title: str, text: str, path: Path) -> str:
     name = re.sub(r"[（(][^）)]*[）)]$", "", title.strip())
     if "综述" in title:
         return "综述"
+    if _RULE_TITLE.search(name) and _adopted_by_cppcc(name, text):
+        return CPPCC_RULES
     if _LAW_TITLE.search(name) or name.startswith("中华人民共和国"):
         return "法律法规"
     if "提案" in name:
@@ -96,18 +88,53 @@ def _doc_type(title: str, path: Path) -> str:
     return "其他"
 
 
-def _unit_from_text_or_folder(title: str, text: str, path: Path) -> str:
-    """A unit named at the start of the title or of one of the first short lines (a signature
-    such as "五常市政协办公室"), else by the folder the file was filed in."""
-    lines = [title] + [line.strip("# ").strip() for line in text.splitlines()[:8] if 0 < len(line.strip()) <= 40]
-    for line in lines:
-        unit = unit_from_heading(line)
-        if unit:
-            return unit
+def _adopted_by_cppcc(title: str, text: str) -> bool:
+    """A rule is the CPPCC's own when its title opens with a CPPCC body ("政协湖州市委员会关于…的
+    规定", "市政协社情民意信息工作办法"), or a line at its head says a CPPCC body adopted or issued it
+    ("（2023年3月政协某市委员会第五次常委会议通过）")."""
+    if unit_at_start(title) is not None:
+        return True
+    for line in head_lines(text, 6)[1:]:
+        if re.search(r"(通过|印发|审议|修订|施行)", line) and any(units_named_in(line)) and len(line) <= 80:
+            return True
+    return False
+
+
+def _unit_of(title: str, text: str, path: Path) -> str:
+    """The title's unit, a headline's "——XX政协…", a byline or source line, the body the text names
+    most, or the folder the file was filed in."""
+    found = unit_at_start(title)
+    if found:
+        return found[0]
+    lines = head_lines(text)
+    for line in lines[:6]:
+        if line.startswith(("——", "—", "--")) or len(line) <= 40:
+            found = unit_at_start(_BYLINE_UNIT.sub("", line.lstrip("—-").strip()))
+            if found:
+                return found[0]
+    source = source_line(text)
+    if source:
+        found = unit_at_start(source)
+        if found:
+            return found[0]
+    named = most_named_unit(text)
+    if named:
+        return named
     for folder in list(path.parents)[:2]:
-        unit = unit_from_heading(folder.name)
-        if unit:
-            return unit
+        found = unit_at_start(folder.name)
+        if found:
+            return found[0]
+    return ""
+
+
+def source_line(text: str) -> str:
+    """Where the text says it came from ("来源：人民政协网"), at its head or its foot."""
+    lines = head_lines(text)
+    tail = [line.strip() for line in text.strip().splitlines()[-3:] if line.strip()]
+    for line in lines + tail:
+        match = _SOURCE.search(line)
+        if match and len(line) <= 120:
+            return match.group(1).strip("（）()")
     return ""
 
 
@@ -120,9 +147,17 @@ def _issuer(text: str) -> str:
 
 
 def _year(title: str, path: Path, text: str) -> int | None:
-    for source in (path.stem, title):
-        match = _DATE_IN_NAME.search(source) or _YEAR.search(source)
-        if match:
-            return int(match.group(1))
+    """The file name's date (the office's own filing), a date line at the head, the title's year,
+    the first year in the first lines."""
+    match = _DATE_IN_NAME.search(path.stem) or _YEAR.search(path.stem)
+    if match:
+        return int(match.group(1))
+    for line in head_lines(text):
+        date = _FULL_DATE.search(line)
+        if date and (_DATE_LABEL.search(line) or len(line) <= 60 or line.startswith(("——", "—", "（", "("))):
+            return int(date.group(1))
+    match = _DATE_IN_NAME.search(title) or _YEAR.search(title)
+    if match:
+        return int(match.group(1))
     match = _YEAR.search(text[:300])
     return int(match.group(1)) if match else None

@@ -12,6 +12,8 @@ from kb.records import Document
 
 _CJK = "\u3000-\u303f\u3400-\u9fff\uff00-\uffef“”‘’"
 _SPACED = re.compile(f"(?<=[{_CJK}]) (?=[{_CJK}])")
+_SENTENCE_END = ("。", "！", "？", "；", "”")
+_NUMBERED = re.compile(r"^(?:[一二三四五六七八九十]+[、.．]|[（(][一二三四五六七八九十]+[）)]|第[一二三四五六七八九十百]+条)")
 
 
 def load_pdf(path: Path, doc_id: str) -> Document:
@@ -61,17 +63,24 @@ def _clean(text: str) -> str:
 def _rejoin(text: str) -> str:
     """Lines the page width wrapped belong to one paragraph: a line as long as the page's
     longest lines continues onto the next one; a shorter line (a heading, a paragraph's end)
-    ends its paragraph."""
+    ends its paragraph, and so does a full line ending a sentence before a heading (a short line
+    with no closing punctuation, or a numbered one: "一、…")."""
     lines = [line for line in text.split("\n") if line.strip()]
     if not lines:
         return ""
     full = sorted(len(line) for line in lines)[int(len(lines) * 0.9)] if len(lines) > 3 else 10**9
     paragraphs: list[str] = []
     joining = False
-    for line in lines:
+    for index, line in enumerate(lines):
         if joining:
             paragraphs[-1] += line
         else:
             paragraphs.append(line)
-        joining = len(line) >= 0.9 * full
+        following = lines[index + 1] if index + 1 < len(lines) else ""
+        joining = len(line) >= 0.9 * full and not (line.endswith(_SENTENCE_END) and _looks_like_heading(following, full))
     return "\n\n".join(paragraphs)
+
+
+def _looks_like_heading(line: str, full: int) -> bool:
+    line = line.strip()
+    return bool(_NUMBERED.match(line)) or (len(line) < 0.9 * full and not line.endswith(_SENTENCE_END + "，,"))

@@ -1,9 +1,12 @@
 """Find the heading structure of plain or Markdown Chinese text.
 
-Headings come from Markdown ``#``, whole-line bold titles (as in review articles), and the
-numbering of Chinese documents: ``第X编/分编/章/节/条``, ``一、`` and ``（一）``. An article
-(``第X条``) is a section whose text starts with its own number, so the number is never
-separated from what it says; numbered items inside an article stay in the article.
+Headings come from Markdown ``#``, whole-line bold titles (as in review articles), the numbering of
+Chinese documents: ``第X编/分编/章/节/条``, ``一、``, ``（一）`` and ``1.``, written with full- or
+half-width punctuation as pasted web text has it, and lines that open with a unit and a colon
+("湖州市政协：建立…", the case lists of CPPCC bodies). An article (``第X条``) is a section whose text
+starts with its own number, so the number is never separated from what it says; numbered items
+inside an article stay in the article. Which sections are practices is the practice detector's
+business (kb.ingest.practices), not this module's.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from kb.ingest.metadata import unit_from_heading
+from kb.ingest.units import opens_with_unit_and_colon
 from kb.records import Section
 
 _NUM = r"[一二三四五六七八九十百千零〇两\d]+"
@@ -35,9 +38,13 @@ _RULES = (
     _Rule(re.compile(rf"^(?P<title>第{_NUM}章(?:{_SPACE}+\S.*)?){_SPACE}*$"), 12),
     _Rule(re.compile(rf"^(?P<title>第{_NUM}节(?:{_SPACE}+\S.*)?){_SPACE}*$"), 13),
     _Rule(re.compile(rf"^(?P<title>第{_NUM}条(?:之{_NUM})?)(?:{_SPACE}|$)"), ARTICLE_RANK, keeps_line=True),
-    _Rule(re.compile(r"^(?P<title>[一二三四五六七八九十]+、.+)$"), 16, short_only=True),
+    _Rule(re.compile(r"^(?P<title>[一二三四五六七八九十]+[、.．].+)$"), 16, short_only=True),
     _Rule(re.compile(r"^(?P<title>[（(][一二三四五六七八九十]+[）)].+)$"), 17, short_only=True),
+    _Rule(re.compile(r"^(?P<title>\d{1,2}[、.．](?!\d).+)$"), 18, short_only=True),
 )
+# A line that opens with a unit and a colon starts that unit's part, under whatever numbered section
+# holds it; a long one ("湖州市政协：聚焦…，开展…。") is kept as the part's first sentence.
+UNIT_COLON_RANK = 19
 _MARKDOWN = re.compile(r"^(?P<hashes>#{1,6})[ \t]+(?P<title>.+?)[ \t#]*$")
 _SENTENCE_END = "。；;：:，,！？!?"
 MAX_TITLE_CHARS = 40
@@ -71,6 +78,10 @@ def _match_heading(line: str, start: int, end: int, in_article: bool) -> Heading
     markdown = _MARKDOWN.match(line)
     if markdown:
         return Heading(markdown.group("title").strip(), len(markdown.group("hashes")), start, end)
+    if not in_article and opens_with_unit_and_colon(line):
+        if len(line) <= MAX_TITLE_CHARS and line[-1] not in _SENTENCE_END:
+            return Heading(line, UNIT_COLON_RANK, start, end)
+        return Heading(_first_clause(line), UNIT_COLON_RANK, start, start)
     for rule in _RULES:
         match = rule.pattern.match(line)
         if not match:
@@ -98,13 +109,12 @@ def sections_from_text(text: str) -> list[Section]:
         if not text[heading.body_start : end].strip():
             continue
         path = [h.title for h in stack]
-        sections.append(Section(heading_path=path, start=heading.body_start, end=end, unit=_unit(path)))
+        sections.append(Section(heading_path=path, start=heading.body_start, end=end))
     return sections
 
 
-def _unit(path: list[str]) -> str:
-    for title in reversed(path):
-        unit = unit_from_heading(title)
-        if unit:
-            return unit
-    return ""
+def _first_clause(line: str) -> str:
+    """A long line's title: up to its first full stop, cut at MAX_TITLE_CHARS."""
+    cut = min((i for i in (line.find(ch) for ch in "。；;！？") if i > 0), default=len(line))
+    title = line[:cut]
+    return title if len(title) <= MAX_TITLE_CHARS else title[:MAX_TITLE_CHARS] + "…"

@@ -10,7 +10,7 @@ import streamlit as st
 from kb.config import Settings
 from kb.page.hits import render_hit
 from kb.page.shared import DOCX, cached_searcher, download_name
-from kb.records import SECTION_TITLES, SearchResponse
+from kb.records import SearchResponse
 from kb.report import search_docx
 from kb.search import QueryError, Searcher
 
@@ -112,15 +112,18 @@ def _render_response(searcher: Searcher, lock: threading.Lock, response: SearchR
                    "下面是较弱的匹配，仅供参考。")
     with lock:
         catalogue = searcher.catalogue()
-    sections = [(SECTION_TITLES[g.kind], g.hits) for g in response.groups] or [("相似段落", response.hits)]
-    for title, hits in sections:
-        strong = [hit for hit in hits if not hit.weak]
-        weak = [hit for hit in hits if hit.weak]
+    sections = [(g.title, g.hits) for g in response.groups] or [("相似段落", response.hits)]
+    # The weak sections come last (kb.search.kinds): folded together, under the strong ones.
+    strong = [(title, hits) for title, hits in sections if not all(hit.weak for hit in hits)]
+    weak = [(title, hits) for title, hits in sections if all(hit.weak for hit in hits)]
+    for title, hits in strong:
         st.subheader(f"{title}（{len(hits)}）")
-        for rank, hit in enumerate(strong, start=1):
+        for rank, hit in enumerate(hits, start=1):
             render_hit(searcher, lock, hit, rank, catalogue)
-        if weak:
-            with st.expander(f"较弱的匹配（{len(weak)}）", expanded=not strong and len(sections) == 1):
-                for rank, hit in enumerate(weak, start=len(strong) + 1):
+    if weak:
+        with st.expander(f"较弱的匹配（{sum(len(hits) for _, hits in weak)}）", expanded=not strong):
+            for title, hits in weak:
+                st.caption(f"{title}（{len(hits)}）")
+                for rank, hit in enumerate(hits, start=1):
                     render_hit(searcher, lock, hit, rank, catalogue)
 

@@ -2,13 +2,13 @@
 with its lead, key figures and keywords, its theme, similar practices and approach cards.
 
 Everything is read from the indexed documents and their stored embeddings, offline and without a
-language model: nothing here writes text the source does not contain. A practice is a section whose
-heading starts with a unit's name ("五常市政协 发挥协商优势 …"), with any subsections under it.
+language model: nothing here writes text the source does not contain. What a practice is was decided
+once, at indexing time, by the practice detector (kb.ingest.practices); the catalogue reads the spans
+it stored.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections import Counter
 from collections.abc import Iterable
@@ -16,7 +16,6 @@ from collections.abc import Iterable
 import numpy as np
 
 from kb.index.store import Store
-from kb.ingest.metadata import unit_from_heading, unit_type_of
 from kb.practices.cards import approach_cards, numbered_parts
 from kb.practices.records import Catalogue, Figure, Practice
 from kb.practices.themes import add_keywords, centred, group_into_themes, practice_words
@@ -49,45 +48,40 @@ def build_catalogue(store: Store) -> Catalogue:
 
 
 def _practices(store: Store, model_key: str, dimension: int) -> tuple[list[Practice], np.ndarray]:
-    groups: dict[tuple[str, tuple[str, ...]], list[tuple[int, int, int]]] = {}
-    for chunk_id, doc_id, heading_path, start, end in store.chunk_spans():
-        path = json.loads(heading_path)
-        depth = next((i for i in range(len(path) - 1, -1, -1) if unit_from_heading(path[i])), None)
-        if depth is not None:
-            groups.setdefault((doc_id, tuple(path[: depth + 1])), []).append((chunk_id, start, end))
-    if not groups:
+    """The practices the detector stored at indexing time, with their text and chunks."""
+    stored = store.practices()
+    if not stored:
         return [], np.zeros((0, dimension), dtype=np.float32)
-    documents = store.documents_with_text({doc_id for doc_id, _ in groups})
-    chunk_vectors = store.vectors_of([c for spans in groups.values() for c, _, _ in spans], model_key, dimension)
+    doc_ids = {doc_id for doc_id, _ in stored}
+    documents = store.documents_with_text(doc_ids)
+    spans_of = store.chunk_spans(doc_ids)
+    members = [[c for c in spans_of.get(doc_id, []) if span.start <= c[1] < span.end] for doc_id, span in stored]
+    chunk_vectors = store.vectors_of([c for chunks in members for c, _, _ in chunks], model_key, dimension)
 
     practices, vectors = [], []
     counters: Counter[str] = Counter()
-    for (doc_id, path), spans in sorted(groups.items(), key=lambda item: (item[0][0], min(s for _, s, _ in item[1]))):
+    for (doc_id, span), chunks in zip(stored, members):
         doc = documents[doc_id]
-        start, end = min(s for _, s, _ in spans), max(e for _, _, e in spans)
-        heading = path[-1]
-        unit = unit_from_heading(heading)
-        raw = doc["text"][start:end]
-        text = raw.strip()
-        start += len(raw) - len(raw.lstrip())
+        text = doc["text"][span.start:span.end]
         counters[doc_id] += 1
         practices.append(Practice(
             practice_id=f"{doc_id}#{counters[doc_id]}",
             doc_id=doc_id,
             document_title=doc["title"],
-            unit=unit,
-            unit_type=unit_type_of(unit),
-            year=doc["year"],
-            title=heading[len(unit):].strip() or heading,
-            heading=heading,
+            unit=span.unit,
+            unit_type=span.unit_type,
+            year=span.year if span.year is not None else doc["year"],
+            title=span.title,
+            heading=span.heading,
+            layout=span.layout,
             lead=lead_of(text),
             text=text,
-            start=start,
-            end=start + len(text),
-            chunks=sorted(spans),
+            start=span.start,
+            end=span.end,
+            chunks=sorted(chunks),
             figures=figures_in(text),
         ))
-        rows = [chunk_vectors[c] for c, _, _ in spans if c in chunk_vectors]
+        rows = [chunk_vectors[c] for c, _, _ in chunks if c in chunk_vectors]
         mean = np.mean(rows, axis=0) if rows else np.zeros(dimension, dtype=np.float32)
         vectors.append(mean / (np.linalg.norm(mean) or 1.0))
     return practices, np.asarray(vectors, dtype=np.float32)

@@ -22,6 +22,8 @@ class Practice(BaseModel):
     year: int | None
     title: str
     heading: str
+    # How the detector recognised it (kb.records.PracticeSpan.layout).
+    layout: str = "unit_heading"
     lead: str
     text: str
     start: int

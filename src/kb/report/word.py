@@ -11,7 +11,7 @@ from docx.oxml.ns import qn
 from docx.shared import Pt, RGBColor
 
 from kb.practices.records import ApproachCard, Catalogue, Practice
-from kb.records import SECTION_TITLES, Hit, SearchResponse
+from kb.records import Hit, SearchResponse
 from kb.text import local_time, with_ellipsis
 
 _GREY = RGBColor(0x59, 0x59, 0x59)
@@ -58,7 +58,7 @@ def source_line(hit: Hit) -> str:
 
 def search_docx(response: SearchResponse, zone: str = "Asia/Shanghai") -> bytes:
     document = _new_document(f"检索结果：{response.query}", zone)
-    sections = [(SECTION_TITLES[g.kind], g.hits) for g in response.groups] or [("检索结果", response.hits)]
+    sections = [(g.title, g.hits) for g in response.groups] or [("检索结果", response.hits)]
     for title, hits in sections:
         document.add_heading(f"{title}（{len(hits)}）", level=2)
         for rank, hit in enumerate(hits, start=1):

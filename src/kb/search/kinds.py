@@ -47,10 +47,13 @@ def pick_per_kind(ranked: list[tuple[int, float]], kinds: dict[int, str], k: int
 
 
 def group_by_kind(hits: list[Hit], law_first: bool) -> list[HitGroup]:
-    """Sections in the order shown, each ranked within itself; empty kinds are left out."""
+    """Sections in the order shown, each in fused order: no weak hit is ever shown above a strong
+    one. The strong hits by kind (practices first, laws first when the question names one), then
+    the weak hits by kind in the same order; empty sections are left out."""
     groups = []
-    for kind in kind_order(law_first):
-        members = [hit for hit in hits if hit.kind == kind]
-        if members:
-            groups.append(HitGroup(kind=kind, hits=members))
+    for weak in (False, True):
+        for kind in kind_order(law_first):
+            members = [hit for hit in hits if hit.kind == kind and hit.weak == weak]
+            if members:
+                groups.append(HitGroup(kind=kind, hits=members, weak=weak))
     return groups
