@@ -219,3 +219,17 @@ def test_map_puts_similar_practices_near_each_other(catalogue):
         mean = sum(((point.x - p.x) ** 2 + (point.y - p.y) ** 2) ** 0.5 for p in points) / (len(points) - 1)
         nearer += distance < mean
     assert nearer >= 0.8 * len(points), nearer
+
+
+def test_a_name_of_counted_words_gets_a_card_of_what_the_text_spells_out():
+    cards = approach_cards(_practice(
+        "某区政协推行“三融三计”工作法。所谓“三融”，即阵地相融、力量相融、成果相融；所谓“三计”，即问计于民、聚计于委、献计于政。"
+        "工作站按“五有四上墙”标准建设，做到有阵地、有制度、有人员、有活动、有成效。另设“一会三室”。"
+    ))
+    by_name = {card.name: card for card in cards}
+    assert set(by_name) == {"“三融三计”工作法", "“五有四上墙”"}  # “一会三室” is never spelled out: no card
+    melt, plan = by_name["“三融三计”工作法"].parts
+    assert melt.items == ["阵地相融", "力量相融", "成果相融"] and plan.items == ["问计于民", "聚计于委", "献计于政"]
+    five, four = by_name["“五有四上墙”"].parts
+    assert five.items == ["有阵地", "有制度", "有人员", "有活动", "有成效"]
+    assert four.number == 4 and not four.described and not four.items  # never invented

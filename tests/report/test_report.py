@@ -9,7 +9,6 @@ import openpyxl
 import pytest
 from conftest import kb
 
-from kb.records import SECTION_TITLES
 from kb.report import cards_docx, catalogue_xlsx, practices_docx, search_docx
 
 
@@ -26,7 +25,7 @@ def test_search_report_has_each_passage_with_its_source(searcher):
     response = searcher.search("五常大米品牌", k=3, grouped=True)
     text = _paragraphs(search_docx(response))
     assert text[0] == "检索结果：五常大米品牌"
-    sections = [f"{SECTION_TITLES[group.kind]}（{len(group.hits)}）" for group in response.groups]
+    sections = [f"{group.title}（{len(group.hits)}）" for group in response.groups]
     assert [line for line in text if line in sections] == sections
     for hit in response.hits:
         passage = next(line for line in text if line.startswith(hit.text[:30]))

@@ -92,12 +92,17 @@ def _adopted_by_cppcc(title: str, text: str) -> bool:
     """A rule is the CPPCC's own when its title opens with a CPPCC body ("政协湖州市委员会关于…的
     规定", "市政协社情民意信息工作办法"), or a line at its head says a CPPCC body adopted or issued it
     ("（2023年3月政协某市委员会第五次常委会议通过）")."""
-    if unit_at_start(title) is not None:
-        return True
+    return unit_at_start(title) is not None or bool(_adopting_unit(text))
+
+
+def _adopting_unit(text: str) -> str:
+    """The CPPCC body a head line says adopted or issued the text ("（…市政协十三届第五次主席会议通过）")."""
     for line in head_lines(text, 6)[1:]:
-        if re.search(r"(通过|印发|审议|修订|施行)", line) and any(units_named_in(line)) and len(line) <= 80:
-            return True
-    return False
+        if re.search(r"(通过|印发|审议|修订|施行)", line) and len(line) <= 80:
+            named = units_named_in(line)
+            if named:
+                return named[0].unit
+    return ""
 
 
 def _unit_of(title: str, text: str, path: Path) -> str:
@@ -117,6 +122,9 @@ def _unit_of(title: str, text: str, path: Path) -> str:
         found = unit_at_start(source)
         if found:
             return found[0]
+    adopted = _adopting_unit(text)
+    if adopted:
+        return adopted
     named = most_named_unit(text)
     if named:
         return named

@@ -39,6 +39,7 @@ _NOT_DONE = re.compile(
 _SCAFFOLD = re.compile(r"^(基本情况|背景|主要做法|做法|工作成效|主要成效|取得成效|成效|经验启示|启示|体会|几点体会|"
                        r"主要工作|工作回顾|.{0,8}年(?:主要)?工作回顾|.{0,8}年主要工作|过去一年.*|一年来.*)$")
 _NUMBERING = re.compile(r"^(?:[一二三四五六七八九十]+[、.．]|[（(][一二三四五六七八九十]+[）)]|\d{1,2}[、.．])\s*")
+_ORDINAL_PARAGRAPH = re.compile(r"(?m)^[ \t　]*[一二三四五六七八九十]是")
 _CITY_SYSTEM = re.compile(r"全市政协系统|全市各级政协|全市政协|市政协系统")
 
 
@@ -60,6 +61,8 @@ def detect_practices(text: str, sections: list[Section], metadata: DocumentMetad
         return []
     if _REPORT_TITLE.search(metadata.title):
         found = _numbered(text, sections, metadata, unit, unit_type)
+        if len(found) < 2:
+            found = _ordinal_paragraphs(text, metadata, unit, unit_type)
         if len(found) >= 2:
             return found
     return [_whole(text, metadata, unit, unit_type, "whole_document")]
@@ -111,6 +114,26 @@ def _numbered(text, sections, metadata, unit, unit_type) -> list[PracticeSpan]:
         practices.append(PracticeSpan(unit=unit, unit_type=unit_type, title=titles[-1], heading=section.heading_path[-1],
                                       start=start, end=end, year=metadata.year, layout="numbered_section"))
     return practices
+
+
+def _ordinal_paragraphs(text, metadata, unit, unit_type) -> list[PracticeSpan]:
+    """A report whose practices are paragraphs opening "一是…", "二是…": each runs to the next one, or
+    to the end of its section (the next heading or a paragraph that is not one of them)."""
+    practices = []
+    starts = [m.start() for m in _ORDINAL_PARAGRAPH.finditer(text)]
+    for index, start in enumerate(starts):
+        end = starts[index + 1] if index + 1 < len(starts) else len(text)
+        end = min(end, _paragraph_end(text, start))
+        start, end = _trimmed(text, start, end)
+        clause = re.split(r"[。；，,;]", text[start + 2:end], maxsplit=1)[0]
+        practices.append(PracticeSpan(unit=unit, unit_type=unit_type, title=clause[:40], heading=text[start:start + 2],
+                                      start=start, end=end, year=metadata.year, layout="numbered_section"))
+    return practices
+
+
+def _paragraph_end(text: str, start: int) -> int:
+    end = text.find("\n\n", start)
+    return len(text) if end < 0 else end
 
 
 def _whole(text, metadata, unit, unit_type, layout) -> PracticeSpan:

@@ -48,6 +48,8 @@ UNIT_COLON_RANK = 19
 _MARKDOWN = re.compile(r"^(?P<hashes>#{1,6})[ \t]+(?P<title>.+?)[ \t#]*$")
 _SENTENCE_END = "。；;：:，,！？!?"
 MAX_TITLE_CHARS = 40
+# Numbered titles of work reports run long: "（一）牢牢把握…的本质特征，思想政治引领得到新加强".
+NUMBERED_TITLE_CHARS = 60
 
 
 @dataclass(frozen=True)
@@ -86,7 +88,7 @@ def _match_heading(line: str, start: int, end: int, in_article: bool) -> Heading
         match = rule.pattern.match(line)
         if not match:
             continue
-        if rule.short_only and (in_article or len(line) > MAX_TITLE_CHARS or line[-1] in _SENTENCE_END):
+        if rule.short_only and (in_article or len(line) > NUMBERED_TITLE_CHARS or line[-1] in _SENTENCE_END):
             return None
         title = match.group("title").strip()
         return Heading(title, rule.rank, start, start if rule.keeps_line else end)

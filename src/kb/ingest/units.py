@@ -40,6 +40,8 @@ _DELIMITER = re.compile(r"[\s　]*(?:[:：]|——|—|-)?[\s　]*")
 # Bare plural or collective forms that name no one body.
 _NOT_A_BODY = {"全市", "全省", "全县", "全区", "各市", "各县", "各区", "各省", "市县", "县区", "市区", "省市", "两级",
                "县市", "各级", "本市", "本县", "本区", "我市", "我县", "我区", "我省"}
+# Characters that stand before a level in words that are no place: dates, ordinals, pronouns.
+_NOT_PLACE_CHARS = set("日月年号届次本该我两在由向和与及对为是了的")
 _NOT_A_PLACE_START = ("在", "关于", "对", "由", "向", "为", "与", "和", "及", "从", "把", "按", "据", "经")
 _TITLE_NUMBERING = re.compile(r"^(?:[一二三四五六七八九十]+[、.．]|[（(][一二三四五六七八九十\d]+[）)]|\d+[、.．]|#+)\s*")
 
@@ -180,10 +182,23 @@ def _trim_place(before: str) -> str | None:
     _ensure_jieba()
     words = [(pair.word, pair.flag) for pair in jieba.posseg.cut(before)]
     place = ""
-    for index in range(len(words) - 1, -1, -1):
+    index = len(words) - 1
+    while index >= 0:
         word, flag = words[index]
-        if re.fullmatch(rf"{_CJK}*{_LEVEL}", word) or flag == "ns" or (flag == "nr" and place and word not in place):
-            place = word + place
+        if re.fullmatch(rf"{_CJK}*{_LEVEL}", word):
+            if len(word) == 2 and word[0] in "全各":
+                return None  # 全市政协, 各县政协: a collective, not one body
+            if len(word) == 2 and word[0] in _NOT_PLACE_CHARS:
+                place = place or word[-1]  # "5日市政协": a date, then the bare 市政协
+                break
+            previous = words[index - 1][0] if index else ""
+            if len(word) == 2 and len(previous) == 1 and previous not in _NOT_PLACE_CHARS:
+                place, index = previous + word + place, index - 2  # jieba's 双/城区 is 双城区
+                continue
+            place, index = word + place, index - 1
+            continue
+        if flag == "ns" or (flag == "nr" and place):
+            place, index = word + place, index - 1
             continue
         break
     if not re.search(rf"{_LEVEL}$", place) or place in _NOT_A_BODY or place == "全国":

@@ -63,7 +63,55 @@ def approach_cards(practice: Practice) -> list[ApproachCard]:
         name = part.quoted_name or f"{part.number}个{part.category}"
         cards.append(_card(practice, name, [ApproachPart(number=part.number, category=part.category, items=part.items)],
                            [(part.start, part.end)]))
+    return cards + counted_word_cards(practice)
+
+
+# A name made of counted words: “三融三计”, “五有四上墙”, “一会三室”, with what it is (工作法, 模式 …).
+_COUNTED_NAME = re.compile(r"“(?P<name>(?:[一二两三四五六七八九十][\u4e00-\u9fff]{1,2}?){2,4})”"
+                           r"(?P<rest>工作法|工作机制|模式|机制|体系|做法)?")
+_COUNTED_PART = re.compile(r"([一二两三四五六七八九十])([^一二两三四五六七八九十]{1,2})")
+
+
+def counted_word_cards(practice: Practice) -> list[ApproachCard]:
+    """Cards for names like “三融三计”: each counted word's items where the text spells them out —
+    "“三融”，即阵地相融、力量相融、成果相融", or a list of that many items sharing the word
+    ("有阵地、有制度、有人员、有活动、有成效" for 五有) — and marked as not described where it does not."""
+    text = practice.text
+    cards, seen = [], set()
+    for model in _COUNTED_NAME.finditer(text):
+        name = model.group("name")
+        segments = _COUNTED_PART.findall(name)
+        if name in seen or "".join(n + w for n, w in segments) != name:
+            continue
+        seen.add(name)
+        parts, spans = [], [(model.start(), model.end())]
+        for numeral, word in segments:
+            number = _CN_DIGITS[numeral]
+            items, span = _counted_items(text, numeral + word, word, number)
+            parts.append(ApproachPart(number=number, category=word, items=items, described=bool(items)))
+            if span:
+                spans.append(span)
+        if any(part.described for part in parts):
+            cards.append(_card(practice, f"“{name}”{model.group('rest') or ''}", parts, spans))
     return cards
+
+
+def _counted_items(text: str, counted: str, word: str, number: int) -> tuple[list[str], tuple[int, int] | None]:
+    said = re.search(rf"“{counted}”[，,]?\s*(?:即|是|就是|指|包括)[：:]?([^。；\n]+)", text)
+    if said:
+        items = [item.strip(" “”") for item in re.split(r"[、，,]", said.group(1)) if item.strip(" “”")]
+        if len(items) == number:
+            return items, said.span()
+    if number < 2:
+        return [], None
+    for listed in re.finditer(r"[^，。；：:\n]+", text):
+        items = [item.strip(" “”") for item in listed.group().split("、")]
+        at = items[0].find(word)
+        if at > 0 and not items[0].endswith(word):
+            items[0] = items[0][at:]  # "做到有阵地" → "有阵地": what introduces the list is not an item
+        if len(items) == number and all(2 <= len(i) <= 10 and (i.startswith(word) or i.endswith(word)) for i in items):
+            return items, listed.span()
+    return [], None
 
 
 def _card(practice: Practice, name: str, parts: list[ApproachPart], spans: list[tuple[int, int]]) -> ApproachCard:
