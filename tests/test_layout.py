@@ -23,7 +23,8 @@ ALLOWED = {
     "evaluate": {"ingest", "model", "index", "search"},
     "report": {"practices"},
     "page": {"ingest", "model", "index", "practices", "search", "office", "report", "milvus"},
-    "cli": {"ingest", "model", "index", "practices", "search", "office", "evaluate", "page", "report", "milvus"},
+    "api": {"ingest", "model", "index", "practices", "search", "office", "report", "milvus"},
+    "cli": {"ingest", "model", "index", "practices", "search", "office", "evaluate", "page", "report", "milvus", "api"},
 }
 MAX_LINES = 400
 

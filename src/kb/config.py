@@ -49,6 +49,10 @@ class Settings(BaseModel):
     milvus_collection: str = Field("kb", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,200}$")
     # The time zone the page and reports show times in (stored times stay UTC).
     timezone: str = "Asia/Shanghai"
+    # `kb api`: management routes (upload, re-index, delete, backup) answer only to this token (off
+    # when unset); browsers of these origins may call the API (none when empty: CORS off).
+    api_token: str | None = None
+    api_cors_origins: list[str] = Field(default_factory=list)
 
     chunk_size: int = Field(360, ge=50, le=2000)
     chunk_overlap: int = Field(60, ge=0)
@@ -76,6 +80,12 @@ class Settings(BaseModel):
         if value >= size:
             raise ValueError(f"chunk_overlap ({value}) must be smaller than chunk_size ({size})")
         return value
+
+    @field_validator("api_cors_origins", mode="before")
+    @classmethod
+    def _origins_from_text(cls, value):
+        """KB_API_CORS_ORIGINS="http://oa.example,http://lz.example" as well as a TOML list."""
+        return [part.strip() for part in value.split(",") if part.strip()] if isinstance(value, str) else value
 
     @field_validator("timezone")
     @classmethod

@@ -1,0 +1,82 @@
+"""`kb api` (the HTTP API) and `kb mcp` (the MCP server for assistants)."""
+
+from __future__ import annotations
+
+import socket
+
+import click
+
+from kb.cli.main import fail, handle_errors, main, settings_from
+
+
+def _settings_with_index(ctx: click.Context):
+    from kb.index.store import DB_NAME
+
+    settings = settings_from(ctx)
+    if settings.search_backend == "local" and not (settings.index_dir / DB_NAME).exists():
+        fail(f"no index at {settings.index_dir.resolve()}: run `kb index` first")
+    return settings
+
+
+@main.command("api")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0: every one).")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535),
+              help="Port; 0 takes a free one and prints it.")
+@click.option("--workers", default=4, show_default=True, type=click.IntRange(1, 32),
+              help="Searches served side by side (one index connection each, one model).")
+@click.option("--openapi", "print_openapi", is_flag=True, help="Print the OpenAPI description and exit.")
+@click.pass_context
+@handle_errors
+def api(ctx, host, port, workers, print_openapi):
+    """Serve the HTTP API (OpenAPI at /openapi.json) until Ctrl+C."""
+    import uvicorn
+
+    from kb.api.app import create_app
+    from kb.api.service import Service
+
+    if print_openapi:
+        import json
+
+        click.echo(json.dumps(create_app(settings_from(ctx)).openapi(), ensure_ascii=False, indent=1, sort_keys=True))
+        return
+    settings = _settings_with_index(ctx)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    # Accepted connections inherit it: without it a kept-alive client waits out the 40 ms delayed ACK
+    # between the headers and the body of every answer.
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
+    bound = sock.getsockname()[1]
+    click.echo(f"kb api: loading the model, then serving http://{host}:{bound}/ (OpenAPI: /openapi.json)", err=True)
+    app = create_app(settings, Service(settings, workers=workers))
+    uvicorn.Server(uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=5)).run(sockets=[sock])
+
+
+@main.command("mcp")
+@click.option("--http", "http_port", type=click.IntRange(1, 65535), default=None,
+              help="Serve streamable HTTP on this port (at /mcp) instead of stdio.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="With --http: the address to listen on.")
+@click.pass_context
+@handle_errors
+def mcp(ctx, http_port, host):
+    """Serve kb's search to an AI assistant over MCP (stdio unless --http). Read-only tools:
+    search_precedents, get_practice, list_practices, get_approach_card, get_passage."""
+    from kb.api.mcp import build_server
+    from kb.api.service import Service
+
+    settings = _settings_with_index(ctx)
+    service = Service(settings, workers=2)
+    try:
+        service.warm()
+        server = build_server(service)
+        if http_port is None:
+            server.run("stdio")
+        else:
+            click.echo(f"kb mcp: serving http://{host}:{http_port}/mcp", err=True)
+            server.run("streamable-http", host=host, port=http_port)
+    finally:
+        service.close()
