@@ -109,7 +109,7 @@ def _readme_commands() -> list[str]:
 
 # Run with --help added: they serve forever, prompt, or read all of STARD. Click still parses every
 # option and argument count first, so a wrong option fails here too.
-_PARSED_ONLY = ("kb serve", "kb admin set-password", "kb eval", "kb restore")
+_PARSED_ONLY = ("kb serve", "kb api", "kb mcp", "kb admin set-password", "kb eval", "kb restore")
 
 
 def test_readme_lists_the_commands_this_test_runs():

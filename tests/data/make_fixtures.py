@@ -1,11 +1,15 @@
 """Writes the format fixtures in formats/ from the seed article (run once; the files are committed).
 
-    pip install reportlab && python tests/data/make_fixtures.py   # python-docx and pypdf come with kb
+    apt-get install libreoffice-writer-nogui
+    pip install reportlab msoffcrypto-tool && python tests/data/make_fixtures.py   # python-docx, pypdf come with kb
 
 The seed's body (front matter removed, practice headings as plain lines) is saved as GBK, UTF-16
 and UTF-8-with-BOM text, as a .docx with heading styles, as a .pdf (reportlab, Adobe's
-STSong-Light) and as an HTML page with navigation and a script that must not be indexed; plus the
-bad files each loader must report.
+STSong-Light), as an HTML page with navigation and a script that must not be indexed, as a Word
+97-2003 .doc (LibreOffice converts the .docx), as a .wps (the same Word 97 format, which is what WPS
+文字 saves under that name) and as an OFD (written here by the layout of GB/T 33190: OFD.xml, a
+Document.xml listing the pages, one Content.xml of TextObjects per page); plus the bad files each
+loader must report.
 """
 
 from __future__ import annotations
@@ -96,6 +100,9 @@ def main() -> None:
     write_docx(OUT / "seed.docx")
     write_pdf(OUT / "seed.pdf")
     write_html(OUT / "seed.html")
+    write_doc(OUT / "seed.doc", OUT / "seed.docx")
+    write_wps(OUT / "seed.wps")
+    write_ofd(OUT / "seed.ofd")
 
     bad = OUT / "bad"
     bad.mkdir(exist_ok=True)
@@ -110,6 +117,10 @@ def main() -> None:
     write_encrypted_pdf(bad / "encrypted.pdf")
     write_scanned_pdf(bad / "scanned.pdf")
     write_encrypted_docx(bad / "encrypted.docx")
+    # What older WPS versions and other programs save as .wps: not the Word 97 format.
+    (bad / "not-word.wps").write_bytes(b"WPS\x00" + "五常市政协 文本".encode("gb18030") + bytes(64))
+    (bad / "truncated.doc").write_bytes((OUT / "seed.doc").read_bytes()[:4096])
+    (bad / "unsupported.xls").write_bytes(b"\x00" * 16)
 
     aes = OUT / "aes"
     aes.mkdir(exist_ok=True)
@@ -139,9 +150,82 @@ def write_scanned_pdf(path: Path) -> None:
 
 
 def write_encrypted_docx(path: Path) -> None:
-    """Word saves a password-protected file as an OLE compound file, not a zip."""
-    header = bytes.fromhex("D0CF11E0A1B11AE1") + b"\0" * 504
-    path.write_bytes(header + b"EncryptedPackage" + b"\0" * 1024)
+    """Word saves a password-protected .docx as an OLE compound file holding the encrypted package;
+    msoffcrypto-tool writes one the same way (ECMA-376 agile encryption)."""
+    from msoffcrypto.format.ooxml import OOXMLFile
+
+    with open(OUT / "seed.docx", "rb") as source, open(path, "wb") as target:
+        OOXMLFile(source).encrypt("secret", target)
+
+
+def write_doc(path: Path, source: Path) -> None:
+    """LibreOffice, headless, saves a .docx as Word 97-2003."""
+    import shutil
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        subprocess.run(["soffice", "--headless", "--convert-to", "doc", "--outdir", folder, str(source)],
+                       check=True, capture_output=True, timeout=300)
+        shutil.copy(Path(folder) / (source.stem + ".doc"), path)
+
+
+def write_wps(path: Path) -> None:
+    """The Word 97 format WPS 文字 saves as .wps; with an author of its own in the document properties,
+    so that its bytes are not a copy of seed.doc's (kb indexes one content once) while its text is."""
+    import tempfile
+
+    import docx
+
+    with tempfile.TemporaryDirectory() as folder:
+        source = Path(folder) / "seed-wps.docx"
+        document = docx.Document(OUT / "seed.docx")
+        document.core_properties.author = "WPS 文字"
+        document.save(source)
+        write_doc(path, source)
+
+
+def write_ofd(path: Path, per_line: int = 38, per_page: int = 40) -> None:
+    """The seed as an OFD: A4 pages in millimetres, one TextObject per printed line, the title and the
+    practice headings set larger than the body (the reader makes headings of them)."""
+    import zipfile
+    from xml.sax.saxutils import escape
+
+    ns = 'xmlns:ofd="http://www.ofdspec.org/2016"'
+    printed: list[tuple[float, str]] = []
+    for kind, text in seed_lines():
+        size = {"title": 5.6, "heading": 4.6}.get(kind, 3.7)
+        width = int(per_line * 3.7 / size)
+        printed += [(size, text[i:i + width]) for i in range(0, len(text), width)] + [(0.0, "")]
+    pages, page, y = [], [], 20.0
+    for size, text in printed:
+        if y > 270 or len(page) >= per_page:
+            pages.append(page)
+            page, y = [], 20.0
+        if text:
+            page.append((y, size, text))
+        y += (size or 3.7) * 1.6
+    pages.append(page)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("OFD.xml", f'<?xml version="1.0" encoding="UTF-8"?><ofd:OFD {ns} Version="1.0" DocType="OFD">'
+                         "<ofd:DocBody><ofd:DocInfo><ofd:DocID>seed</ofd:DocID></ofd:DocInfo>"
+                         "<ofd:DocRoot>Doc_0/Document.xml</ofd:DocRoot></ofd:DocBody></ofd:OFD>")
+        listed = "".join(f'<ofd:Page ID="{n + 1}" BaseLoc="Pages/Page_{n}/Content.xml"/>' for n in range(len(pages)))
+        archive.writestr("Doc_0/Document.xml", f'<?xml version="1.0" encoding="UTF-8"?><ofd:Document {ns}>'
+                         '<ofd:CommonData><ofd:PageArea><ofd:PhysicalBox>0 0 210 297</ofd:PhysicalBox></ofd:PageArea>'
+                         '<ofd:PublicRes>PublicRes.xml</ofd:PublicRes></ofd:CommonData>'
+                         f"<ofd:Pages>{listed}</ofd:Pages></ofd:Document>")
+        archive.writestr("Doc_0/PublicRes.xml", f'<?xml version="1.0" encoding="UTF-8"?><ofd:Res {ns} BaseLoc="Res">'
+                         '<ofd:Fonts><ofd:Font ID="1" FontName="宋体" FamilyName="宋体"/></ofd:Fonts></ofd:Res>')
+        for number, lines in enumerate(pages):
+            objects = "".join(
+                f'<ofd:TextObject ID="{number * 1000 + i + 2}" Boundary="20 {y:.1f} {len(t) * s:.1f} {s * 1.2:.1f}" '
+                f'Font="1" Size="{s}"><ofd:TextCode X="0" Y="{s:.1f}" DeltaX="g {len(t) - 1} {s}">{escape(t)}'
+                "</ofd:TextCode></ofd:TextObject>"
+                for i, (y, s, t) in enumerate(lines))
+            archive.writestr(f"Doc_0/Pages/Page_{number}/Content.xml",
+                             f'<?xml version="1.0" encoding="UTF-8"?><ofd:Page {ns}><ofd:Content><ofd:Layer ID="1">'
+                             f"{objects}</ofd:Layer></ofd:Content></ofd:Page>")
 
 
 if __name__ == "__main__":

@@ -33,8 +33,10 @@ def test_every_format_yields_the_seed_text(name):
     assert doc.metadata.title.startswith("守正创新实干担当")
 
 
-@pytest.mark.parametrize("name", ["seed.docx", "seed.html"])
+@pytest.mark.parametrize("name", ["seed.docx", "seed.html", "seed.doc", "seed.wps", "seed.ofd", "seed-gbk.txt"])
 def test_headings_from_styles_and_tags_give_the_twenty_practices(name):
+    """Word styles and HTML tags; in .doc, .wps and plain text, the short lines that open with a unit;
+    in OFD, the larger type of the headings."""
     doc = load(FORMATS / name, name)
     assert len({p.unit for p in doc.practices}) == 20
 
@@ -92,8 +94,15 @@ def test_a_batch_with_bad_files_indexes_the_rest(tmp_path, embedder):
     report = index_paths(settings, embedder=embedder)
     failed = {Path(f.path).name: f.reason for f in report.failed}
     assert set(failed) == {"empty.txt", "binary.txt", "truncated.docx", "not-a-zip.docx", "encrypted.docx",
-                           "truncated.pdf", "encrypted.pdf", "scanned.pdf", "seed.docx"}
+                           "truncated.pdf", "encrypted.pdf", "scanned.pdf", "seed.docx", "not-word.wps",
+                           "truncated.doc"}
     assert "same content as copy-of-seed.docx" in failed["seed.docx"]
+    codes = {Path(f.path).name: f.code for f in report.failed}
+    assert (codes["encrypted.docx"], codes["not-word.wps"], codes["scanned.pdf"]) == (
+        "word_encrypted", "wps_not_word", "pdf_scanned")
+    # Nothing is passed over without a word: a type kb does not read is listed as skipped.
+    assert [(Path(f.path).name, f.code) for f in report.skipped] == [("unsupported.xls", "unsupported")]
+    assert "1 file(s) skipped" in report.summary()
     assert report.added == 2  # copy-of-seed.docx and one-char.txt
     searcher = Searcher(settings, embedder)
     top = searcher.search("律师委员扫码提供免费公益法律咨询", k=1).hits[0]
@@ -134,7 +143,7 @@ def test_beir_jsonl_rows_become_sections(tmp_path):
     assert [s.heading_path for s in doc.sections] == [["人民调解法第十七条"], ["a2"]]
     assert doc.text[doc.sections[1].start : doc.sections[1].end] == "人民调解员应当由公道正派的成年公民担任。"
     path.write_text('{"_id": "x"}\n', encoding="utf-8")
-    with pytest.raises(IngestError, match="laws.jsonl:1"):
+    with pytest.raises(IngestError, match="laws.jsonl: line 1"):
         load(path, "laws.jsonl")
 
 
@@ -177,3 +186,45 @@ def test_every_format_is_found_by_search(tmp_path, embedder):
     pdf_hit = searcher.search("书香政协 冰城书苑", k=1, filters={"doc": ["seed.pdf"]}).hits[0]
     assert pdf_hit.page is not None and pdf_hit.page >= 4
     searcher.close()
+
+
+def test_ofd_pages_are_kept_and_headings_come_from_type_size():
+    from kb.ingest.chunking import chunk_document
+
+    doc = load(FORMATS / "seed.ofd", "seed.ofd")
+    assert len(doc.page_starts) >= 4 and doc.text.startswith("# 守正创新实干担当")
+    chunks = chunk_document(doc, 360, 60)
+    lawyers = next(c for c in chunks if "律师委员" in c.text)
+    assert lawyers.page is not None and lawyers.page >= 3 and lawyers.unit == "市政协社会和法制委员会"
+
+
+def test_an_encrypted_word_97_file_keeps_its_own_reason(tmp_path):
+    """Word 97-2003 marks an encrypted file in its FIB (fEncrypted); such a file is named as encrypted,
+    not as damaged. The flag is set here in a copy of the real .doc fixture."""
+    raw = bytearray((FORMATS / "seed.doc").read_bytes())
+    fib = raw.find(bytes.fromhex("ECA5"))  # wIdent at the start of the WordDocument stream
+    assert fib > 0
+    raw[fib + 0x0B] |= 0x01  # the high byte of the flags word at 0x0A: 0x0100 is fEncrypted
+    (tmp_path / "locked.doc").write_bytes(bytes(raw))
+    with pytest.raises(IngestError) as caught:
+        load(tmp_path / "locked.doc", "locked.doc")
+    assert caught.value.reason.code == "word_encrypted" and "密码" in caught.value.reason.chinese()
+
+
+def test_an_old_word_file_renamed_docx_is_read_as_what_it_is(tmp_path):
+    shutil.copy(FORMATS / "seed.doc", tmp_path / "renamed.docx")
+    assert _norm(load(tmp_path / "renamed.docx", "renamed.docx").text) == SEED_TEXT
+
+
+@pytest.mark.parametrize(("name", "code", "chinese"), [
+    ("scanned.pdf", "pdf_scanned", "扫描件"),
+    ("encrypted.docx", "word_encrypted", "密码"),
+    ("not-word.wps", "wps_not_word", "另存为 .docx"),
+    ("truncated.doc", "doc_damaged", "Word 97-2003"),
+    ("empty.txt", "no_text", "没有可读的文字"),
+])
+def test_reasons_are_codes_worded_in_english_and_in_chinese(name, code, chinese):
+    with pytest.raises(IngestError) as caught:
+        load(BAD / name, name)
+    assert caught.value.reason.code == code and chinese in caught.value.reason.chinese()
+    assert str(caught.value).startswith(str(BAD / name))

@@ -29,10 +29,11 @@ def test_add_reports_duplicates_limits_and_types(tmp_path):
     ])
     assert result.saved == ["uploads/通知.md", "uploads/通知-2.md"]
     assert [d.name for d in result.duplicates] == ["通知副本.md"]
-    assert "uploads/通知.md" in result.duplicates[0].reason
+    assert "uploads/通知.md" in result.duplicates[0].english
     reasons = {r.name: r.reason for r in result.refused}
-    assert "1 MB limit" in reasons["big.txt"] and "unsupported" in reasons["slides.pptx"]
-    assert reasons["empty.txt"] == "empty file"
+    assert [reasons[name].code for name in ("big.txt", "slides.pptx", "empty.txt")] == ["too_large", "unsupported", "empty"]
+    assert "1 MB limit" in reasons["big.txt"].english() and "(.pptx)" in reasons["slides.pptx"].english()
+    assert reasons["big.txt"].chinese().endswith("超过 1 MB 的上限") and reasons["empty.txt"].chinese() == "文件是空的"
     again = add_files(settings, [("again.md", NOTICE)])
     assert again.saved == [] and again.duplicates
 

@@ -242,7 +242,7 @@ def _management_routes(app: FastAPI) -> None:
         settings = request.app.state.settings
         payload = [(f.filename or "upload", f.file.read(settings.max_file_mb * 1024 * 1024 + 1)) for f in files]
         added, report = add_and_index(settings, payload, embedder=request.app.state.service.embedder, actor=actor)
-        return {"saved": added.saved, "refused": [{"name": r.name, "reason": r.reason} for r in added.refused],
+        return {"saved": added.saved, "refused": [{"name": r.name, "reason": r.english} for r in added.refused],
                 "report": _run(report)}
 
     @app.post("/admin/reindex", response_model=IndexRun, responses=admin, summary="重新索引语料文件夹（需要令牌）")

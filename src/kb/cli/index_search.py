@@ -31,9 +31,10 @@ from kb.records import FILTER_FIELDS, KINDS
 @click.option("--strict", is_flag=True, help="Stop at the first file that cannot be indexed, writing nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+@click.option("-v", "--verbose", "list_skipped", is_flag=True, help="List the files skipped as types kb does not read.")
 @click.pass_context
 @handle_errors
-def index(ctx, paths, corpus_dir, rebuild, wait, strict, as_json, quiet):
+def index(ctx, paths, corpus_dir, rebuild, wait, strict, as_json, quiet, list_skipped):
     """Add, update and remove documents under PATHS (default: the corpus folder)."""
     from kb.index.audit import cli_actor
     from kb.index.indexer import index_paths
@@ -49,6 +50,11 @@ def index(ctx, paths, corpus_dir, rebuild, wait, strict, as_json, quiet):
         click.echo(report.summary())
         for failure in report.failed:
             click.echo(f"  failed: {failure.reason}", err=True)
+        if report.skipped and list_skipped:
+            for skipped in report.skipped:
+                click.echo(f"  skipped: {skipped.reason}", err=True)
+        elif report.skipped:
+            click.echo("  (-v lists the skipped files)", err=True)
     if settings.search_backend == "milvus":
         _publish(settings, quiet)
     if report.failed:

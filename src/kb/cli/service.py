@@ -51,7 +51,7 @@ def api(ctx, host, port, workers, print_openapi):
     except OSError as exc:
         fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
     bound = sock.getsockname()[1]
-    click.echo(f"kb api: loading the model, then serving http://{host}:{bound}/ (OpenAPI: /openapi.json)", err=True)
+    click.echo(f"serving the API on http://{host}:{bound}/ once the model is loaded (OpenAPI: /openapi.json)", err=True)
     app = create_app(settings, Service(settings, workers=workers))
     uvicorn.Server(uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=5)).run(sockets=[sock])
 

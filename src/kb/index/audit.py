@@ -15,6 +15,8 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from kb.reasons import Reason
+
 AUDIT_FILE = "audit.sqlite"
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS audit (
@@ -28,6 +30,8 @@ CREATE TABLE IF NOT EXISTS audit (
     detail TEXT NOT NULL
 )
 """
+# Added later: the detail as a code and its facts (kb.reasons), which the page words in Chinese.
+_REASON_COLUMN = "ALTER TABLE audit ADD COLUMN reason TEXT NOT NULL DEFAULT ''"
 
 
 class AuditEntry(BaseModel):
@@ -38,6 +42,7 @@ class AuditEntry(BaseModel):
     content_hash: str = ""
     result: str  # added, changed, renamed, removed, failed, duplicate, refused, done, error
     detail: str = ""
+    reason: Reason | None = None
 
 
 def cli_actor() -> str:
@@ -55,15 +60,20 @@ def record(index_dir: Path, entries: list[AuditEntry]) -> None:
     Path(index_dir).mkdir(parents=True, exist_ok=True)
     with _connect(index_dir) as db:
         db.executemany(
-            "INSERT INTO audit (at, actor, action, target, content_hash, result, detail) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [(e.at, e.actor, e.action, e.target, e.content_hash, e.result, e.detail) for e in entries],
+            "INSERT INTO audit (at, actor, action, target, content_hash, result, detail, reason)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [(e.at, e.actor, e.action, e.target, e.content_hash, e.result, e.detail,
+              e.reason.model_dump_json() if e.reason else "") for e in entries],
         )
     db.close()
 
 
-def entry(actor: str, action: str, target: str, result: str, content_hash: str = "", detail: str = "") -> AuditEntry:
+def entry(actor: str, action: str, target: str, result: str, content_hash: str = "", detail: str = "",
+          reason: Reason | None = None) -> AuditEntry:
+    """``reason``: the detail as a code (its English is the detail when none is given)."""
     return AuditEntry(at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), actor=actor, action=action,
-                      target=target, content_hash=content_hash, result=result, detail=detail)
+                      target=target, content_hash=content_hash, result=result,
+                      detail=detail or (reason.english() if reason else ""), reason=reason)
 
 
 def entries(index_dir: Path, limit: int = 200) -> list[AuditEntry]:
@@ -73,17 +83,23 @@ def entries(index_dir: Path, limit: int = 200) -> list[AuditEntry]:
     db = _connect(index_dir)
     try:
         rows = db.execute(
-            "SELECT at, actor, action, target, content_hash, result, detail FROM audit ORDER BY id DESC LIMIT ?",
+            "SELECT at, actor, action, target, content_hash, result, detail, reason FROM audit ORDER BY id DESC LIMIT ?",
             (limit,),
         ).fetchall()
     finally:
         db.close()
     names = ("at", "actor", "action", "target", "content_hash", "result", "detail")
-    return [AuditEntry(**dict(zip(names, row))) for row in rows]
+    return [AuditEntry(**dict(zip(names, row[:7])), reason=Reason.model_validate_json(row[7]) if row[7] else None)
+            for row in rows]
 
 
 def _connect(index_dir: Path) -> sqlite3.Connection:
     db = sqlite3.connect(Path(index_dir) / AUDIT_FILE, timeout=30)
     db.execute("PRAGMA journal_mode=WAL")
     db.execute(_SCHEMA)
+    if "reason" not in {row[1] for row in db.execute("PRAGMA table_info(audit)")}:
+        try:
+            db.execute(_REASON_COLUMN)
+        except sqlite3.OperationalError:  # another process added it meanwhile
+            pass
     return db

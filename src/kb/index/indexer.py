@@ -19,16 +19,16 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import BaseModel, Field
-
 import kb
 from kb.config import Settings
 from kb.index import audit
+from kb.index.report import DocumentChange, FileFailure, IndexReport
 from kb.index.store import Store
 from kb.index.vectors import VectorIndex, factory_for, remove_stale, vector_file
 from kb.ingest import IngestError, SourceFile, Unreadable, discover, load
 from kb.ingest.chunking import chunk_document, context_line
 from kb.model.embedder import Embedder
+from kb.reasons import Reason
 from kb.records import Chunk, Document, IndexManifest, ModelIdentity
 from kb.text import readable_name
 from kb.tokenize import tokenize
@@ -39,6 +39,7 @@ FORMAT_VERSION = 1
 EMBED_BATCH = 64
 LOCK_NAME = "index.lock"
 LAST_RUN_NAME = "last-run.json"
+STRICT_NOTE = "--strict: nothing was indexed"
 
 Progress = Callable[[str, int, int], None]
 
@@ -49,46 +50,6 @@ class IndexMismatchError(RuntimeError):
 
 class IndexBusyError(RuntimeError):
     pass
-
-
-class FileFailure(BaseModel):
-    path: str
-    reason: str
-
-
-class DocumentChange(BaseModel):
-    doc_id: str
-    kind: str  # added, changed, renamed, removed, failed
-    content_hash: str = ""
-    detail: str = ""
-
-
-class IndexReport(BaseModel):
-    added: int = 0
-    changed: int = 0
-    removed: int = 0
-    renamed: int = 0
-    unchanged: int = 0
-    chunks_embedded: int = 0
-    chunks_reused: int = 0
-    failed: list[FileFailure] = Field(default_factory=list)
-    # Per document, for the audit log.
-    changes: list[DocumentChange] = Field(default_factory=list)
-    generation: int = 0
-    seconds: float = 0.0
-    # Of ``seconds``: loading the model (when anything needed embedding) and embedding.
-    embedding_seconds: float = 0.0
-    finished_at: str = ""
-
-    def summary(self) -> str:
-        line = (
-            f"{self.added} added, {self.changed} changed, {self.removed} removed, {self.renamed} renamed,"
-            f" {self.unchanged} unchanged; chunks: {self.chunks_embedded} embedded, {self.chunks_reused} reused;"
-            f" generation {self.generation}; {self.seconds:.1f} s"
-        )
-        if self.failed:
-            line += f"; {len(self.failed)} file(s) failed"
-        return line
 
 
 @dataclass(frozen=True)
@@ -124,8 +85,11 @@ def index_paths(
     except IngestError as exc:
         raise ValueError(str(exc)) from exc
     candidates = candidates_from_files(found.files, settings.max_file_mb * 1024 * 1024)
-    return index_candidates(settings, candidates, found.scopes, rebuild, embedder, progress, wait, strict,
-                            actor=actor, unreadable=found.unreadable)
+    report = index_candidates(settings, candidates, found.scopes, rebuild, embedder, progress, wait, strict,
+                              actor=actor, unreadable=found.unreadable)
+    report.skipped = [FileFailure(path=item.path, reason=item.message, code=item.reason.code, facts=item.reason.facts)
+                      for item in found.skipped]
+    return report
 
 
 def index_candidates(
@@ -148,7 +112,8 @@ def index_candidates(
     ``unreadable``: files and folders found but not taken; reported, and their documents kept."""
     unreadable = unreadable or []
     if strict and unreadable:
-        raise IngestError(f"{unreadable[0].reason} (--strict: nothing was indexed)")
+        first = unreadable[0]
+        raise IngestError(first.path, first.reason.code, note=STRICT_NOTE, **first.reason.facts)
     started = time.monotonic()
     settings.index_dir.mkdir(parents=True, exist_ok=True)
     with WriterLock(settings.index_dir, wait):
@@ -160,7 +125,8 @@ def index_candidates(
         except BaseException as exc:
             if actor:
                 target = ", ".join(scopes) or str(settings.corpus_dir)
-                audit.record(settings.index_dir, [audit.entry(actor, "index", target, "error", detail=str(exc)[:500])])
+                audit.record(settings.index_dir, [audit.entry(actor, "index", target, "error", reason=Reason(
+                    code="run_error", facts={"detail": str(exc)[:500]}))])
             raise
         finally:
             store.close()
@@ -170,7 +136,7 @@ def index_candidates(
         if actor:
             action = "remove" if not candidates else "index"
             audit.record(settings.index_dir, [
-                audit.entry(actor, action, change.doc_id, change.kind, change.content_hash, change.detail)
+                audit.entry(actor, action, change.doc_id, change.kind, change.content_hash, change.detail, change.reason)
                 for change in report.changes
             ])
     return report
@@ -232,8 +198,10 @@ def _run(store, settings, embedder, candidates, scopes, rebuild, progress, stric
     # What could not be read is unknown, not gone: its documents keep their last indexed version.
     unknown = [u.doc_id for u in unreadable]
     for item in unreadable:
-        report.failed.append(FileFailure(path=item.path, reason=item.reason))
-        report.changes.append(DocumentChange(doc_id=item.doc_id, kind="failed", detail=item.reason))
+        report.failed.append(FileFailure(path=item.path, reason=item.message, code=item.reason.code,
+                                         facts=item.reason.facts))
+        report.changes.append(DocumentChange(doc_id=item.doc_id, kind="failed", detail=item.message,
+                                             reason=item.reason))
     in_scope = [d for d in stored if _covered(d, scopes)]
     removed = [d for d in in_scope if d not in seen and not _covered(d, unknown)]
     removed_hashes = {stored[d] for d in removed}
@@ -253,17 +221,18 @@ def _run(store, settings, embedder, candidates, scopes, rebuild, progress, stric
         )
         try:
             if owner and owner != candidate.doc_id:
-                raise IngestError(f"{candidate.source}: same content as {owner}; not indexed twice")
+                raise IngestError(candidate.source, "duplicate", owner=owner)
             doc = candidate.load()
         except (IngestError, OSError, ValueError) as exc:
-            message = readable_name(str(exc))  # a loader names the file by its raw path
-            if not message.startswith(candidate.source):
-                message = f"{candidate.source}: {message}"
+            reason = exc.reason if isinstance(exc, IngestError) else Reason(
+                code="unreadable", facts={"detail": readable_name(getattr(exc, "strerror", None) or str(exc))})
+            message = f"{candidate.source}: {reason.english()}"
             if strict:
-                raise IngestError(f"{message} (--strict: nothing was indexed)") from None
-            report.failed.append(FileFailure(path=candidate.source, reason=message))
+                raise IngestError(candidate.source, reason.code, note=STRICT_NOTE, **reason.facts) from None
+            report.failed.append(FileFailure(path=candidate.source, reason=message, code=reason.code,
+                                             facts=reason.facts))
             report.changes.append(DocumentChange(doc_id=candidate.doc_id, kind="failed",
-                                                 content_hash=candidate.content_hash, detail=message))
+                                                 content_hash=candidate.content_hash, detail=message, reason=reason))
             log.info("%s", message)
             # A file that cannot be read now keeps its last indexed version rather than vanishing.
             continue

@@ -10,10 +10,13 @@ from pathlib import Path
 
 from kb.ingest.beir import load_jsonl
 from kb.ingest.errors import IngestError
+from kb.ingest.legacy_word import load_doc, load_wps
+from kb.ingest.ofd import load_ofd
 from kb.ingest.pdf import load_pdf
 from kb.ingest.text import load_text
 from kb.ingest.web import load_html
 from kb.ingest.word import load_docx
+from kb.reasons import Reason
 from kb.records import Document
 from kb.text import readable_name
 
@@ -22,6 +25,9 @@ LOADERS = {
     ".md": load_text,
     ".markdown": load_text,
     ".docx": load_docx,
+    ".doc": load_doc,
+    ".wps": load_wps,
+    ".ofd": load_ofd,
     ".pdf": load_pdf,
     ".html": load_html,
     ".htm": load_html,
@@ -49,7 +55,15 @@ class Unreadable:
 
     doc_id: str
     path: str
-    reason: str
+    reason: Reason
+
+    @property
+    def message(self) -> str:
+        return f"{self.path}: {self.reason.english()}"
+
+
+def _unreadable(doc_id: str, path: str, code: str, **facts) -> Unreadable:
+    return Unreadable(doc_id, path, Reason(code=code, facts={k: str(v) for k, v in facts.items()}))
 
 
 @dataclass
@@ -58,6 +72,9 @@ class Discovery:
     # Id prefixes the paths cover: a document under one that is no longer found has been removed.
     scopes: list[str]
     unreadable: list[Unreadable] = field(default_factory=list)
+    # Files of a type kb does not read: listed, never passed over without a word (a README and
+    # hidden files are not documents and are not listed).
+    skipped: list[Unreadable] = field(default_factory=list)
 
 
 def doc_id_for(path: Path, corpus_root: Path) -> str:
@@ -79,11 +96,12 @@ def discover(paths: list[Path], corpus_root: Path, follow_symlinks: bool = False
     found: dict[str, SourceFile] = {}
     scopes: list[str] = []
     unreadable: list[Unreadable] = []
+    skipped: list[Unreadable] = []
     corpus = Path(corpus_root).resolve()
     for root in paths:
         root = Path(root)
         if not root.exists():
-            raise IngestError(f"{readable_name(str(root))}: no such file or folder")
+            raise IngestError(readable_name(str(root)), "unreadable", detail="no such file or folder")
         if root.is_file():
             files = [root]
             scopes.append(doc_id_for(root, corpus_root))
@@ -93,33 +111,33 @@ def discover(paths: list[Path], corpus_root: Path, follow_symlinks: bool = False
             files = _walk(root, corpus_root, unreadable)
         for path in files:
             if not supported(path):
+                if path.name.lower() not in SKIPPED_NAMES:
+                    skipped.append(_unreadable(doc_id_for(path, corpus_root), readable_name(str(path)), "unsupported",
+                                               suffix=path.suffix.lower() or "(none)"))
                 continue
             doc_id = doc_id_for(path, corpus_root)
             shown = readable_name(str(path))
             if path.is_symlink() and not follow_symlinks and not path.resolve().is_relative_to(corpus):
-                unreadable.append(Unreadable(readable_name(_unresolved_id(path, corpus_root)), shown,
-                                             f"{shown}: a link to {readable_name(str(path.resolve()))}, outside "
-                                             "the corpus folder; not followed (follow_symlinks = true allows it)"))
+                unreadable.append(_unreadable(readable_name(_unresolved_id(path, corpus_root)), shown, "link_outside",
+                                              target=readable_name(str(path.resolve()))))
                 continue
             if doc_id in found and found[doc_id].path != path:
-                unreadable.append(Unreadable(doc_id, shown, f"{shown}: its name reads the same as "
-                                             f"{readable_name(str(found[doc_id].path))}; rename one of them"))
+                unreadable.append(_unreadable(doc_id, shown, "name_clash", other=readable_name(str(found[doc_id].path))))
                 continue
             try:
                 digest = hashlib.sha256(path.read_bytes()).hexdigest()
             except OSError:
                 digest = ""  # loading it again reports why it cannot be read
             found[doc_id] = SourceFile(path, doc_id, digest)
-    return Discovery([found[k] for k in sorted(found)], scopes, unreadable)
+    return Discovery([found[k] for k in sorted(found)], scopes, unreadable, skipped)
 
 
 def _walk(root: Path, corpus_root: Path, unreadable: list[Unreadable]) -> list[Path]:
     def refused(error: OSError) -> None:
         folder = Path(error.filename)
         shown = readable_name(str(folder))
-        unreadable.append(Unreadable(doc_id_for(folder, corpus_root).rstrip("/") + "/", shown,
-                                     f"{shown}: folder cannot be read ({error.strerror}); "
-                                     "its documents keep their last indexed version"))
+        unreadable.append(_unreadable(doc_id_for(folder, corpus_root).rstrip("/") + "/", shown, "folder_unreadable",
+                                      detail=error.strerror))
 
     files = []
     for folder, subfolders, names in os.walk(root, onerror=refused):
@@ -139,9 +157,9 @@ def _unresolved_id(path: Path, corpus_root: Path) -> str:
 def load(path: Path, doc_id: str, max_bytes: int | None = None) -> Document:
     loader = LOADERS.get(path.suffix.lower())
     if loader is None:
-        raise IngestError(f"{path}: unsupported file type {path.suffix or '(none)'}")
+        raise IngestError(path, "unsupported", suffix=path.suffix or "(none)")
     if max_bytes is not None:
         size = path.stat().st_size
         if size > max_bytes:
-            raise IngestError(f"{path}: {size / 1e6:.1f} MB is over the {max_bytes / 1024 / 1024:.0f} MB limit (max_file_mb)")
+            raise IngestError(path, "too_large", size_mb=f"{size / 1e6:.1f}", limit_mb=f"{max_bytes / 1024 / 1024:.0f}")
     return loader(path, doc_id)

@@ -22,9 +22,9 @@ def json_rows(lines: Iterable[str], path: Path) -> Iterator[tuple[int, dict]]:
         try:
             row = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise IngestError(f"{path}:{number}: not JSON ({exc.msg})") from None
+            raise IngestError(path, "jsonl_row", line=number, detail=f"not JSON ({exc.msg})") from None
         if not isinstance(row, dict):
-            raise IngestError(f"{path}:{number}: expected a JSON object")
+            raise IngestError(path, "jsonl_row", line=number, detail="expected a JSON object")
         yield number, row
 
 
@@ -35,7 +35,7 @@ def load_jsonl(path: Path, doc_id: str) -> Document:
     offset = 0
     for number, row in json_rows(decode(raw, path).splitlines(), path):
         if not str(row.get("text") or "").strip():
-            raise IngestError(f"{path}:{number}: a row needs a non-empty 'text' (BEIR corpus form)")
+            raise IngestError(path, "jsonl_row", line=number, detail="a row needs a non-empty 'text' (BEIR corpus form)")
         heading = str(row.get("title") or row.get("_id") or f"#{number}").strip()
         body = str(row["text"]).strip()
         block = f"{heading}\n{body}"
@@ -43,7 +43,7 @@ def load_jsonl(path: Path, doc_id: str) -> Document:
         parts.append(block)
         offset += len(block) + 2
     if not parts:
-        raise IngestError(f"{path}: no rows")
+        raise IngestError(path, "jsonl_empty")
     return Document(
         doc_id=doc_id,
         source=str(path),

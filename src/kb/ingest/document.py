@@ -28,7 +28,7 @@ def build_document(
     # Names are read as people see them (a GBK name from a Windows share becomes its Chinese).
     path = Path(readable_name(str(path)))
     if not text.strip():
-        raise IngestError(f"{path}: no text")
+        raise IngestError(path, "no_text")
     heading = _TITLE.search(text)
     if heading:
         title = heading.group(1)

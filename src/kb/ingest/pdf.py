@@ -22,21 +22,21 @@ def load_pdf(path: Path, doc_id: str) -> Document:
 
     raw = path.read_bytes()
     if not raw:
-        raise IngestError(f"{path}: empty file")
+        raise IngestError(path, "empty")
     try:
         reader = PdfReader(path)
         if reader.is_encrypted and not reader.decrypt(""):
-            raise IngestError(f"{path}: encrypted PDF; remove the password and add it again")
+            raise IngestError(path, "pdf_encrypted")
         pages = [page.extract_text() or "" for page in reader.pages]
     except IngestError:
         raise
     except (PdfReadError, ValueError, KeyError, OSError) as exc:
-        raise IngestError(f"{path}: not a readable PDF (truncated or damaged): {exc}") from None
+        raise IngestError(path, "pdf_damaged", detail=exc) from None
     except Exception as exc:  # noqa: BLE001 — pypdf raises many kinds on damaged files; none may stop a batch
-        raise IngestError(f"{path}: not a readable PDF: {exc.__class__.__name__}: {exc}") from None
+        raise IngestError(path, "pdf_damaged", detail=f"{exc.__class__.__name__}: {exc}") from None
     texts = [_clean(page) for page in pages]
     if not any(t.strip() for t in texts):
-        raise IngestError(f"{path}: no text layer ({len(pages)} page(s), probably scanned); run OCR first")
+        raise IngestError(path, "pdf_scanned", pages=len(pages))
     starts, parts, offset = [], [], 0
     for text in texts:
         starts.append(offset)

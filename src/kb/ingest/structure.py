@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from kb.ingest.units import opens_with_unit_and_colon
+from kb.ingest.units import opens_with_unit_and_colon, unit_at_start
 from kb.records import Section
 
 _NUM = r"[一二三四五六七八九十百千零〇两\d]+"
@@ -45,6 +45,7 @@ _RULES = (
 # A line that opens with a unit and a colon starts that unit's part, under whatever numbered section
 # holds it; a long one ("湖州市政协：聚焦…，开展…。") is kept as the part's first sentence.
 UNIT_COLON_RANK = 19
+UNIT_TITLE_RANK = 15
 _MARKDOWN = re.compile(r"^(?P<hashes>#{1,6})[ \t]+(?P<title>.+?)[ \t#]*$")
 _SENTENCE_END = "。；;：:，,！？!?"
 MAX_TITLE_CHARS = 40
@@ -80,6 +81,10 @@ def _match_heading(line: str, start: int, end: int, in_article: bool) -> Heading
     markdown = _MARKDOWN.match(line)
     if markdown:
         return Heading(markdown.group("title").strip(), len(markdown.group("hashes")), start, end)
+    if not in_article and len(line) <= MAX_TITLE_CHARS and line[-1] not in _SENTENCE_END and _a_unit_title(line):
+        # A short line that opens with a unit is that unit's heading, as the bold titles of a review
+        # read once a Word 97 file or a plain text has lost the bold.
+        return Heading(line, UNIT_TITLE_RANK, start, end)
     if not in_article and opens_with_unit_and_colon(line):
         if len(line) <= MAX_TITLE_CHARS and line[-1] not in _SENTENCE_END:
             return Heading(line, UNIT_COLON_RANK, start, end)
@@ -113,6 +118,12 @@ def sections_from_text(text: str) -> list[Section]:
         path = [h.title for h in stack]
         sections.append(Section(heading_path=path, start=heading.body_start, end=end))
     return sections
+
+
+def _a_unit_title(line: str) -> bool:
+    """"五常市政协 发挥协商优势…": a unit, set off by a space, then the title of what it did."""
+    found = unit_at_start(line)
+    return bool(found and found[1] and line.startswith(found[0]) and line[len(found[0])] in " \t　")
 
 
 def _first_clause(line: str) -> str:

@@ -30,13 +30,13 @@ def decode(raw: bytes, path: Path) -> str:
             try:
                 return raw.decode(encoding)
             except UnicodeDecodeError as exc:
-                raise IngestError(f"{path}: starts with a {encoding} byte-order mark but is not {encoding}") from exc
+                raise IngestError(path, "bom_mismatch", encoding=encoding) from exc
     if b"\x00" in raw[:4096]:
         # Text with NUL bytes is UTF-16/32 without a byte-order mark, or not text at all.
         best = charset_normalizer.from_bytes(raw).best()
         if best is not None and best.encoding.startswith("utf_") and _mostly_text(str(best)) and "\x00" not in str(best):
             return str(best)
-        raise IngestError(f"{path}: binary content (NUL bytes), not a text file")
+        raise IngestError(path, "binary")
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -47,7 +47,7 @@ def decode(raw: bytes, path: Path) -> str:
     try:
         return raw.decode("gb18030")
     except UnicodeDecodeError:
-        raise IngestError(f"{path}: text is neither UTF-8, UTF-16 nor GB18030/GBK") from None
+        raise IngestError(path, "encoding") from None
 
 
 def _mostly_text(text: str) -> bool:
@@ -64,8 +64,8 @@ def load_text(path: Path, doc_id: str) -> Document:
         try:
             front_matter = yaml.safe_load(match.group(1)) or {}
         except yaml.YAMLError as exc:
-            raise IngestError(f"{path}: front matter is not valid YAML: {exc}") from exc
+            raise IngestError(path, "front_matter", detail=exc) from exc
         if not isinstance(front_matter, dict):
-            raise IngestError(f"{path}: front matter must be key: value lines")
+            raise IngestError(path, "front_matter_shape")
         text = text[match.end() :]
     return build_document(path, doc_id, _HTML_COMMENT.sub("", text), raw, front_matter)

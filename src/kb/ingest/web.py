@@ -71,6 +71,6 @@ def load_html(path: Path, doc_id: str) -> Document:
         parser.feed(html)
         parser.close()
     except Exception as exc:  # noqa: BLE001 — the stdlib parser is lenient; anything it still raises names the file
-        raise IngestError(f"{path}: HTML could not be parsed: {exc}") from None
+        raise IngestError(path, "html_damaged", detail=exc) from None
     parser._flush()
     return build_document(path, doc_id, "\n\n".join(parser.lines), raw, title=parser.title.strip())

@@ -9,9 +9,9 @@ from pathlib import Path
 
 from kb.ingest.document import build_document
 from kb.ingest.errors import IngestError
+from kb.ingest.legacy_word import OLE_MAGIC, word97_text
 from kb.records import Document
 
-OLE_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")
 _LEVEL = re.compile(r"(?:heading|标题)\s*(\d)", re.IGNORECASE)
 
 
@@ -20,15 +20,17 @@ def load_docx(path: Path, doc_id: str) -> Document:
 
     raw = path.read_bytes()
     if raw.startswith(OLE_MAGIC):
-        raise IngestError(f"{path}: password-protected or old-format Word file (.doc); save it as .docx without a password")
+        # An old Word file saved or renamed as .docx, or a password-protected .docx (which Word
+        # wraps in an OLE file): read as what it is, or refused as encrypted.
+        return build_document(path, doc_id, word97_text(path, raw), raw)
     if not raw:
-        raise IngestError(f"{path}: empty file")
+        raise IngestError(path, "empty")
     try:
         document = docx.Document(path)
     except (zipfile.BadZipFile, KeyError, ValueError) as exc:
-        raise IngestError(f"{path}: not a readable .docx (truncated or not a Word file): {exc}") from None
+        raise IngestError(path, "docx_damaged", detail=exc) from None
     except Exception as exc:  # noqa: BLE001 — python-docx raises its own PackageNotFoundError and lxml errors
-        raise IngestError(f"{path}: not a readable .docx: {exc.__class__.__name__}: {exc}") from None
+        raise IngestError(path, "docx_damaged", detail=f"{exc.__class__.__name__}: {exc}") from None
     lines = []
     for paragraph in document.paragraphs:
         text = paragraph.text.strip()

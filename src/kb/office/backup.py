@@ -28,6 +28,7 @@ from kb.index import audit
 from kb.index.indexer import FORMAT_VERSION, WriterLock, index_paths
 from kb.index.store import DB_NAME, Store
 from kb.index.vectors import VectorIndex, remove_stale, vector_file
+from kb.reasons import Reason
 from kb.records import IndexManifest
 
 MANIFEST_NAME = "kb-backup.json"
@@ -100,9 +101,9 @@ def backup(settings: Settings, dest: Path, actor: str | None = None) -> BackupIn
         shutil.rmtree(work, ignore_errors=True)
         raise
     if actor:
-        audit.record(settings.index_dir, [audit.entry(
-            actor, "backup", str(dest), "done",
-            detail=f"generation {manifest.generation}, {documents} documents, {corpus_files} corpus files")])
+        audit.record(settings.index_dir, [audit.entry(actor, "backup", str(dest), "done", reason=Reason(
+            code="backup_made", facts={"generation": str(manifest.generation), "documents": str(documents),
+                                       "files": str(corpus_files)}))])
     return info
 
 
@@ -155,10 +156,11 @@ def restore(settings: Settings, src: Path, rebuild: bool = False, actor: str | N
     result = RestoreReport(generation=generation, documents=info.documents, rebuilt=bool(problems),
                            corpus_moved_to=str(moved) if moved else None)
     if actor:
-        audit.record(index_dir, [audit.entry(
-            actor, "restore", str(src), "done",
-            detail=f"backup of {info.created_at}, now generation {generation}"
-                   + (", re-indexed" if problems else "") + (f"; previous corpus kept at {moved}" if moved else ""))])
+        more = (", re-indexed" if problems else "") + (f"; previous corpus kept at {moved}" if moved else "")
+        more_zh = ("，已重新索引" if problems else "") + (f"；原语料保存在 {moved}" if moved else "")
+        audit.record(index_dir, [audit.entry(actor, "restore", str(src), "done", reason=Reason(
+            code="restored", facts={"made": info.created_at, "generation": str(generation), "more": more,
+                                    "more_zh": more_zh}))])
     return result
 
 

@@ -19,6 +19,7 @@ from kb.config import Settings
 from kb.index import audit
 from kb.index.indexer import IndexReport, index_paths, remove_documents
 from kb.ingest import SKIPPED_NAMES, discover, doc_id_for, supported
+from kb.reasons import Reason
 
 UPLOAD_FOLDER = "uploads"
 # File systems limit a name's bytes (255 on ext4), not its characters: a Chinese character is 3 bytes
@@ -29,13 +30,21 @@ _UNSAFE = re.compile(r"[^\w\u4e00-\u9fff（）()【】《》\-—.，, ]+")
 
 class Refused(BaseModel):
     name: str
-    reason: str
+    reason: Reason
+
+    @property
+    def english(self) -> str:
+        return self.reason.english()
 
 
 class AddResult(BaseModel):
     saved: list[str] = Field(default_factory=list)  # document ids
     duplicates: list[Refused] = Field(default_factory=list)
     refused: list[Refused] = Field(default_factory=list)
+
+
+def _reason(code: str, **facts) -> Reason:
+    return Reason(code=code, facts={name: str(value) for name, value in facts.items()})
 
 
 def safe_name(name: str) -> str:
@@ -65,34 +74,33 @@ def add_files(settings: Settings, files: list[tuple[str, bytes]], actor: str | N
         name = safe_name(original)
         path = Path(name)
         if not supported(path):
-            reason = "a README is not indexed" if name.lower() in SKIPPED_NAMES else (
-                f"unsupported file type {path.suffix or '(none)'}")
-            result.refused.append(Refused(name=original, reason=reason))
+            result.refused.append(Refused(name=original, reason=Reason(code="readme") if name.lower() in SKIPPED_NAMES
+                                          else _reason("unsupported", suffix=path.suffix or "(none)")))
             continue
         digest = hashlib.sha256(data).hexdigest()
         if len(data) > limit:
-            result.refused.append(
-                Refused(name=original, reason=f"{len(data) / 1e6:.1f} MB is over the {settings.max_file_mb} MB limit")
-            )
+            result.refused.append(Refused(name=original, reason=_reason(
+                "too_large", size_mb=f"{len(data) / 1e6:.1f}", limit_mb=settings.max_file_mb)))
             continue
         if not data.strip():
-            result.refused.append(Refused(name=original, reason="empty file"))
+            result.refused.append(Refused(name=original, reason=Reason(code="empty")))
             continue
         if digest in known:
-            result.duplicates.append(Refused(name=original, reason=f"same content as {known[digest]}"))
-            log.append(audit.entry(actor or "", "upload", original, "duplicate", digest, f"same content as {known[digest]}"))
+            duplicate = _reason("duplicate", owner=known[digest])
+            result.duplicates.append(Refused(name=original, reason=duplicate))
+            log.append(audit.entry(actor or "", "upload", original, "duplicate", digest, reason=duplicate))
             continue
         try:
             target = _save(target_dir, name, data)
         except OSError as exc:  # a full disk, a read-only folder: this file fails, the batch goes on
-            result.refused.append(Refused(name=original, reason=f"could not be saved: {exc.strerror or exc}"))
+            result.refused.append(Refused(name=original, reason=_reason("save_failed", detail=exc.strerror or exc)))
             continue
         doc_id = doc_id_for(target, corpus)
         known[digest] = doc_id
         result.saved.append(doc_id)
-        log.append(audit.entry(actor or "", "upload", doc_id, "saved", digest, f"uploaded as {original}"))
+        log.append(audit.entry(actor or "", "upload", doc_id, "saved", digest, reason=_reason("uploaded_as", name=original)))
     if actor:
-        log += [audit.entry(actor, "upload", r.name, "refused", detail=r.reason) for r in result.refused]
+        log += [audit.entry(actor, "upload", r.name, "refused", reason=r.reason) for r in result.refused]
         audit.record(settings.index_dir, log)
     return result
 

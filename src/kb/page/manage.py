@@ -21,7 +21,15 @@ from kb.page.shared import (
     session_tag,
     show_report,
 )
-from kb.page.words import ACTIONS, PRECISIONS, RESULTS, chinese_reason, report_summary
+from kb.page.words import (
+    ACTIONS,
+    PRECISIONS,
+    RESULTS,
+    chinese_reason,
+    failure_reason,
+    report_summary,
+)
+from kb.reasons import Reason
 from kb.search import Searcher
 from kb.text import local_time
 
@@ -53,7 +61,7 @@ def _manager(settings: Settings) -> str | None:
             st.rerun()
         else:
             audit.record(settings.index_dir, [audit.entry(f"会话 {session_tag()}", "login", "page", "refused",
-                                                          detail="wrong password")])
+                                                          reason=Reason(code="wrong_password"))])
             st.error("密码不正确。")
     return None
 
@@ -99,7 +107,11 @@ def manage_view(settings: Settings, searcher: Searcher, lock: threading.Lock, lo
     if report and report.failed:
         st.warning("上次索引有文件未能导入：")
         for failure in report.failed:
-            st.text(f"{failure.path}：{chinese_reason(failure.reason)}")
+            st.text(f"{failure.path}：{failure_reason(failure)}")
+    if report and report.skipped:
+        with st.expander(f"上次索引跳过的文件（{len(report.skipped)}，不是 kb 读取的类型）"):
+            for skipped in report.skipped:
+                st.text(f"{skipped.path}：{failure_reason(skipped)}")
 
     _documents(documents, zone)
 
@@ -121,7 +133,7 @@ def manage_view(settings: Settings, searcher: Searcher, lock: threading.Lock, lo
         )
         bar.empty()
         for item in added.duplicates:
-            st.warning(f"{item.name}：{chinese_reason(item.reason)}，未导入")
+            st.warning(f"{item.name}：{chinese_reason(item.reason)}")
         for item in added.refused:
             st.error(f"{item.name}：未导入（{chinese_reason(item.reason)}）")
         if report:
@@ -148,7 +160,7 @@ def manage_view(settings: Settings, searcher: Searcher, lock: threading.Lock, lo
         st.dataframe(
             [{"时间": local_time(r.at, zone), "操作者": r.actor, "操作": ACTIONS.get(r.action, r.action),
               "对象": r.target, "内容哈希": r.content_hash[:12], "结果": RESULTS.get(r.result, r.result),
-              "说明": chinese_reason(r.detail)} for r in rows],
+              "说明": chinese_reason(r.reason, r.detail)} for r in rows],
             hide_index=True, width="stretch",
         )
     else:

@@ -16,7 +16,7 @@ from kb.config import Settings
 from kb.index.indexer import IndexReport, index_paths
 from kb.model.embedder import Embedder
 from kb.office.admin import Attempts
-from kb.page.words import chinese_reason, report_summary
+from kb.page.words import failure_reason, report_summary
 from kb.practices import warm as warm_practices
 from kb.search import Searcher
 from kb.tokenize import tokenize
@@ -125,7 +125,10 @@ def build_first_index(settings: Settings, loader: ModelLoader) -> None:
 def show_report(report: IndexReport) -> None:
     st.success(f"索引完成：{report_summary(report)}。")
     for failure in report.failed:
-        st.error(f"未能导入 {Path(failure.path).name}：{chinese_reason(failure.reason)}")
+        st.error(f"未能导入 {Path(failure.path).name}：{failure_reason(failure)}")
+    if report.skipped:
+        st.info("跳过了不是 kb 读取的类型的文件：" + "、".join(Path(s.path).name for s in report.skipped[:20])
+                + (f" 等 {len(report.skipped)} 个" if len(report.skipped) > 20 else ""))
 
 
 def download_name(text: str, suffix: str) -> str:

@@ -1,12 +1,11 @@
 """The page's Chinese for what the library records in English (the CLI's language): audit actions and
-results, index reports, the reasons a file was refused, model precisions, and the CSS that gives
-Streamlit's own widgets Chinese text where they have no option for it."""
+results, index reports, the reasons a file was refused (from their codes, kb.reasons), model
+precisions, and the CSS that gives Streamlit's own widgets Chinese text where they have no option for it."""
 
 from __future__ import annotations
 
-import re
-
-from kb.index.indexer import IndexReport
+from kb.index.report import FileFailure, IndexReport
+from kb.reasons import Reason
 
 ACTIONS = {"index": "索引", "remove": "删除", "upload": "上传", "login": "登录", "set-password": "设置密码",
            "backup": "备份", "restore": "恢复"}
@@ -15,34 +14,18 @@ RESULTS = {"added": "新增", "changed": "更新", "removed": "删除", "renamed
            "unchanged": "未变"}
 PRECISIONS = {"fp32": "全精度", "bf16": "半精度", "int8": "8 位量化"}
 
-# (pattern of the English reason, its Chinese); the first that matches wins.
-_REASONS = [
-    (re.compile(r"([\d.]+) MB is over the (\d+) MB limit"), "文件 {0} MB，超过 {1} MB 的上限"),
-    (re.compile(r"same content as (.+)"), "与已有文件内容相同：{0}"),
-    (re.compile(r"uploaded as (.+)"), "上传时的文件名：{0}"),
-    (re.compile(r"renamed from (.+)"), "由 {0} 改名"),
-    (re.compile(r"wrong password"), "密码错误"),
-    (re.compile(r"empty file|no text|empty"), "文件是空的，或没有可读的文字"),
-    (re.compile(r"encrypt|password", re.IGNORECASE), "文件已加密，无法读取"),
-    (re.compile(r"unsupported|not supported|unknown suffix|suffix", re.IGNORECASE), "不支持的文件类型"),
-    (re.compile(r"decode|encoding|GB18030|UTF-8", re.IGNORECASE), "无法识别文件的文字编码"),
-    (re.compile(r"name .*(long|bytes)", re.IGNORECASE), "文件名过长"),
-    (re.compile(r"generation (\d+), (\d+) documents, (\d+) corpus files"), "第 {0} 版索引，{1} 个文档，{2} 个文件"),
-    (re.compile(r"backup of (\S+), now generation (\d+)"), "恢复 {0} 的备份，现为第 {1} 版索引"),
-]
+def chinese_reason(reason: Reason | None, english: str = "") -> str:
+    """A reason in Chinese from its code (kb.reasons); a record made before reasons had codes shows
+    where to read its English."""
+    if reason is not None:
+        return reason.chinese()
+    if english and not any("a" <= ch.lower() <= "z" for ch in english):
+        return english
+    return "无法读取（详情可在服务器上运行 kb log 查看）" if english else ""
 
 
-def chinese_reason(reason: str) -> str:
-    """A refusal or failure reason in Chinese; the English original stays in `kb log` and the server log."""
-    if not reason:
-        return ""
-    if not re.search(r"[A-Za-z]{2,}", reason):
-        return reason
-    for pattern, chinese in _REASONS:
-        found = pattern.search(reason)
-        if found:
-            return chinese.format(*found.groups())
-    return "无法读取（详情可在服务器上运行 kb log 查看）"
+def failure_reason(failure: FileFailure) -> str:
+    return chinese_reason(Reason(code=failure.code, facts=failure.facts) if failure.code else None, failure.reason)
 
 
 def report_summary(report: IndexReport) -> str:
@@ -51,6 +34,8 @@ def report_summary(report: IndexReport) -> str:
             f"用时 {report.seconds:.1f} 秒")
     if report.failed:
         line += f"；{len(report.failed)} 个文件未能导入"
+    if report.skipped:
+        line += f"；{len(report.skipped)} 个文件不是 kb 读取的类型，已跳过"
     return line
 
 

@@ -1,0 +1,61 @@
+"""What a run of `kb index` reports: counts, the files it could not take (with coded reasons) or
+skipped, and the change per document that the audit log records."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from kb.reasons import Reason
+
+
+class FileFailure(BaseModel):
+    """A file or folder not taken: ``reason`` in English (the CLI, logs), ``code`` and ``facts`` for
+    the words of other languages (kb.reasons)."""
+
+    path: str
+    reason: str
+    code: str = ""
+    facts: dict[str, str] = Field(default_factory=dict)
+
+    def chinese(self) -> str:
+        return Reason(code=self.code, facts=self.facts).chinese() if self.code else ""
+
+
+class DocumentChange(BaseModel):
+    doc_id: str
+    kind: str  # added, changed, renamed, removed, failed
+    content_hash: str = ""
+    detail: str = ""
+    reason: Reason | None = None
+
+
+class IndexReport(BaseModel):
+    added: int = 0
+    changed: int = 0
+    removed: int = 0
+    renamed: int = 0
+    unchanged: int = 0
+    chunks_embedded: int = 0
+    chunks_reused: int = 0
+    failed: list[FileFailure] = Field(default_factory=list)
+    # Files of types kb does not read, found under the paths: listed, not failures.
+    skipped: list[FileFailure] = Field(default_factory=list)
+    # Per document, for the audit log.
+    changes: list[DocumentChange] = Field(default_factory=list)
+    generation: int = 0
+    seconds: float = 0.0
+    # Of ``seconds``: loading the model (when anything needed embedding) and embedding.
+    embedding_seconds: float = 0.0
+    finished_at: str = ""
+
+    def summary(self) -> str:
+        line = (
+            f"{self.added} added, {self.changed} changed, {self.removed} removed, {self.renamed} renamed,"
+            f" {self.unchanged} unchanged; chunks: {self.chunks_embedded} embedded, {self.chunks_reused} reused;"
+            f" generation {self.generation}; {self.seconds:.1f} s"
+        )
+        if self.failed:
+            line += f"; {len(self.failed)} file(s) failed"
+        if self.skipped:
+            line += f"; {len(self.skipped)} file(s) skipped (not a type kb reads)"
+        return line
