@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from kb.reasons import Reason
+
 # What a passage is to someone looking for precedents: a practice of a unit (a practice section of a
 # review article), a law, regulation or policy document (supporting material), or anything else.
 PRACTICE, POLICY, OTHER = "实践案例", "政策法规", "其他"
@@ -75,6 +77,8 @@ class Document(BaseModel):
     # Offsets in ``text`` where each page begins (PDF); empty for formats without pages.
     page_starts: list[int] = Field(default_factory=list)
     practices: list[PracticeSpan] = Field(default_factory=list)
+    # What the report should say about a file that was read, such as OCR pages left out.
+    notes: list[Reason] = Field(default_factory=list)
 
 
 class Chunk(BaseModel):

@@ -103,6 +103,7 @@ def main() -> None:
     write_doc(OUT / "seed.doc", OUT / "seed.docx")
     write_wps(OUT / "seed.wps")
     write_ofd(OUT / "seed.ofd")
+    write_scans()
 
     bad = OUT / "bad"
     bad.mkdir(exist_ok=True)
@@ -147,6 +148,29 @@ def write_scanned_pdf(path: Path) -> None:
     for row in range(20):
         page.rect(40, 780 - row * 30, 500, 12, fill=1)
     page.save()
+
+
+def write_scans() -> None:
+    """Scans as a scanner and a phone make them, from the seed PDF's pages rendered by pdfium: the first
+    page and the page of the lawyers' practice at 200 dpi in grey, slightly rotated and JPEG-compressed,
+    as an image-only PDF; that page again at 150 dpi as a photo. OCR must read them back."""
+    import io
+
+    import pypdfium2
+    from PIL import Image
+
+    pdf = pypdfium2.PdfDocument(OUT / "seed.pdf")
+
+    def scanned(number: int, dpi: int, angle: float, quality: int) -> Image.Image:
+        page = pdf[number].render(scale=dpi / 72, grayscale=True).to_pil().convert("L")
+        page = page.rotate(angle, resample=Image.BICUBIC, expand=True, fillcolor=255)
+        buffer = io.BytesIO()
+        page.save(buffer, "JPEG", quality=quality)
+        return Image.open(io.BytesIO(buffer.getvalue()))
+
+    first, lawyers = scanned(0, 200, 0.8, 70), scanned(3, 200, -0.6, 70)
+    first.save(OUT / "scan-seed.pdf", "PDF", resolution=200, save_all=True, append_images=[lawyers])
+    scanned(3, 150, 1.0, 60).save(OUT / "photo-seed.jpg", "JPEG", quality=60)
 
 
 def write_encrypted_docx(path: Path) -> None:

@@ -99,7 +99,7 @@ def test_a_batch_with_bad_files_indexes_the_rest(tmp_path, embedder):
     assert "same content as copy-of-seed.docx" in failed["seed.docx"]
     codes = {Path(f.path).name: f.code for f in report.failed}
     assert (codes["encrypted.docx"], codes["not-word.wps"], codes["scanned.pdf"]) == (
-        "word_encrypted", "wps_not_word", "pdf_scanned")
+        "word_encrypted", "wps_not_word", "ocr_unreadable")  # OCR finds only black bars on that page
     # Nothing is passed over without a word: a type kb does not read is listed as skipped.
     assert [(Path(f.path).name, f.code) for f in report.skipped] == [("unsupported.xls", "unsupported")]
     assert "1 file(s) skipped" in report.summary()
@@ -217,7 +217,7 @@ def test_an_old_word_file_renamed_docx_is_read_as_what_it_is(tmp_path):
 
 
 @pytest.mark.parametrize(("name", "code", "chinese"), [
-    ("scanned.pdf", "pdf_scanned", "扫描件"),
+    ("scanned.pdf", "ocr_unreadable", "没有读出可信的文字"),
     ("encrypted.docx", "word_encrypted", "密码"),
     ("not-word.wps", "wps_not_word", "另存为 .docx"),
     ("truncated.doc", "doc_damaged", "Word 97-2003"),
@@ -228,3 +228,16 @@ def test_reasons_are_codes_worded_in_english_and_in_chinese(name, code, chinese)
         load(BAD / name, name)
     assert caught.value.reason.code == code and chinese in caught.value.reason.chinese()
     assert str(caught.value).startswith(str(BAD / name))
+
+
+def test_without_ocr_a_scan_says_how_to_read_it(monkeypatch, tmp_path):
+    from kb.ingest import ocr
+
+    monkeypatch.setattr(ocr, "available", lambda: False)
+    with pytest.raises(IngestError) as caught:
+        load(FORMATS / "scan-seed.pdf", "scan-seed.pdf")
+    assert caught.value.reason.code == "pdf_scanned" and "kb[ocr]" in str(caught.value)
+    assert "扫描件" in caught.value.reason.chinese()
+    with pytest.raises(IngestError) as caught:
+        load(FORMATS / "photo-seed.jpg", "photo-seed.jpg")
+    assert caught.value.reason.code == "image_needs_ocr"

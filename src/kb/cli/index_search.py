@@ -50,6 +50,8 @@ def index(ctx, paths, corpus_dir, rebuild, wait, strict, as_json, quiet, list_sk
         click.echo(report.summary())
         for failure in report.failed:
             click.echo(f"  failed: {failure.reason}", err=True)
+        for note in report.notes:
+            click.echo(f"  note: {note.reason}", err=True)
         if report.skipped and list_skipped:
             for skipped in report.skipped:
                 click.echo(f"  skipped: {skipped.reason}", err=True)

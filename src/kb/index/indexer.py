@@ -222,7 +222,7 @@ def _run(store, settings, embedder, candidates, scopes, rebuild, progress, stric
         try:
             if owner and owner != candidate.doc_id:
                 raise IngestError(candidate.source, "duplicate", owner=owner)
-            doc = candidate.load()
+            doc = _load_with_page_progress(candidate, progress)
         except (IngestError, OSError, ValueError) as exc:
             reason = exc.reason if isinstance(exc, IngestError) else Reason(
                 code="unreadable", facts={"detail": readable_name(getattr(exc, "strerror", None) or str(exc))})
@@ -236,6 +236,8 @@ def _run(store, settings, embedder, candidates, scopes, rebuild, progress, stric
             log.info("%s", message)
             # A file that cannot be read now keeps its last indexed version rather than vanishing.
             continue
+        report.notes += [FileFailure(path=candidate.source, reason=f"{candidate.source}: {note.english()}", code=note.code,
+                                     facts=note.facts) for note in doc.notes]
         if candidate.doc_id in stored:
             kind = "changed"
         elif candidate.content_hash in removed_hashes:
@@ -293,6 +295,17 @@ def _run(store, settings, embedder, candidates, scopes, rebuild, progress, stric
     remove_stale(settings.index_dir, generation)
     report.generation = generation
     return report
+
+
+def _load_with_page_progress(candidate: Candidate, progress: Progress | None) -> Document:
+    """Loads a file; OCR reports its pages as it reads them (a scan takes seconds a page)."""
+    from kb.ingest import ocr
+
+    token = ocr.page_progress.set((lambda done, total: progress("OCR", done, total)) if progress else None)
+    try:
+        return candidate.load()
+    finally:
+        ocr.page_progress.reset(token)
 
 
 def _prepare(doc: Document, settings: Settings) -> tuple[Document, list[Chunk], list[str], list[list[str]]]:

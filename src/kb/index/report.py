@@ -40,6 +40,8 @@ class IndexReport(BaseModel):
     failed: list[FileFailure] = Field(default_factory=list)
     # Files of types kb does not read, found under the paths: listed, not failures.
     skipped: list[FileFailure] = Field(default_factory=list)
+    # What a file that was read left out (OCR pages kb was not sure of).
+    notes: list[FileFailure] = Field(default_factory=list)
     # Per document, for the audit log.
     changes: list[DocumentChange] = Field(default_factory=list)
     generation: int = 0
@@ -58,4 +60,6 @@ class IndexReport(BaseModel):
             line += f"; {len(self.failed)} file(s) failed"
         if self.skipped:
             line += f"; {len(self.skipped)} file(s) skipped (not a type kb reads)"
+        if self.notes:
+            line += f"; {len(self.notes)} note(s)"
         return line

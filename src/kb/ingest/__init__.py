@@ -10,6 +10,8 @@ from pathlib import Path
 
 from kb.ingest.beir import load_jsonl
 from kb.ingest.errors import IngestError
+from kb.ingest.image import SUFFIXES as IMAGE_SUFFIXES
+from kb.ingest.image import load_image
 from kb.ingest.legacy_word import load_doc, load_wps
 from kb.ingest.ofd import load_ofd
 from kb.ingest.pdf import load_pdf
@@ -32,6 +34,7 @@ LOADERS = {
     ".html": load_html,
     ".htm": load_html,
     ".jsonl": load_jsonl,
+    **{suffix: load_image for suffix in IMAGE_SUFFIXES},
 }
 # A README describes its folder; it is not a document of the knowledge base.
 SKIPPED_NAMES = {"readme.md", "readme.txt"}

@@ -22,7 +22,7 @@ _NAVIGATION = re.compile(r"^(当前位置|您的位置|首页\s*[>＞])|\s[>＞]
 
 def build_document(
     path: Path, doc_id: str, text: str, raw: bytes, front_matter: dict | None = None,
-    title: str = "", page_starts: list[int] | None = None,
+    title: str = "", page_starts: list[int] | None = None, notes: list | None = None,
 ) -> Document:
     text = text.strip("\n")
     # Names are read as people see them (a GBK name from a Windows share becomes its Chinese).
@@ -45,6 +45,7 @@ def build_document(
         content_hash=hashlib.sha256(raw).hexdigest(),
         page_starts=page_starts or [],
         practices=detect_practices(text, sections, metadata),
+        notes=notes or [],
     )
 
 

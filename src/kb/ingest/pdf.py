@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from kb.ingest import ocr
 from kb.ingest.document import build_document
 from kb.ingest.errors import IngestError
 from kb.records import Document
@@ -13,6 +14,8 @@ from kb.records import Document
 _CJK = "\u3000-\u303f\u3400-\u9fff\uff00-\uffef“”‘’"
 _SPACED = re.compile(f"(?<=[{_CJK}]) (?=[{_CJK}])")
 _SENTENCE_END = ("。", "！", "？", "；", "”")
+# A page with fewer characters in its text layer than this is a scan (a page number, a stamp at most).
+SCANNED_CHARS = 10
 _NUMBERED = re.compile(r"^(?:[一二三四五六七八九十]+[、.．]|[（(][一二三四五六七八九十]+[）)]|第[一二三四五六七八九十百]+条)")
 
 
@@ -35,14 +38,45 @@ def load_pdf(path: Path, doc_id: str) -> Document:
     except Exception as exc:  # noqa: BLE001 — pypdf raises many kinds on damaged files; none may stop a batch
         raise IngestError(path, "pdf_damaged", detail=f"{exc.__class__.__name__}: {exc}") from None
     texts = [_clean(page) for page in pages]
-    if not any(t.strip() for t in texts):
-        raise IngestError(path, "pdf_scanned", pages=len(pages))
+    scanned = [number for number, text in enumerate(texts) if len(text.strip()) < SCANNED_CHARS]
+    notes = []
+    if scanned:
+        if not ocr.available():
+            if len(scanned) == len(texts):
+                raise IngestError(path, "pdf_scanned", pages=len(pages))
+        else:
+            texts, notes = _ocr_pages(path, raw, texts, scanned)
     starts, parts, offset = [], [], 0
     for text in texts:
         starts.append(offset)
         parts.append(text)
         offset += len(text) + 2
-    return build_document(path, doc_id, "\n\n".join(parts), raw, page_starts=starts)
+    return build_document(path, doc_id, "\n\n".join(parts), raw, page_starts=starts, notes=notes)
+
+
+def _ocr_pages(path: Path, raw: bytes, texts: list[str], scanned: list[int]) -> tuple[list[str], list]:
+    """The pages without a text layer, read by OCR; pages it is not sure of are left out and named."""
+    import hashlib
+
+    import pypdfium2
+
+    document = pypdfium2.PdfDocument(raw)
+    try:
+        def render(index: int):
+            return document[scanned[index]].render(scale=ocr.RENDER_DPI / 72, grayscale=True).to_pil()
+
+        read = ocr.read_pages(render, len(scanned), hashlib.sha256(raw).hexdigest())
+    finally:
+        document.close()
+    texts, notes = list(texts), []
+    for number, page in zip(scanned, read):
+        if page.text and page.confidence >= ocr.MIN_CONFIDENCE:
+            texts[number] = page.text
+        elif page.text:
+            notes.append(ocr.low_confidence(number + 1, page.confidence))
+    if not any(len(t.strip()) >= SCANNED_CHARS for t in texts):
+        raise IngestError(path, "ocr_unreadable", pages=len(texts), floor=ocr.MIN_CONFIDENCE)
+    return texts, notes
 
 
 def _clean(text: str) -> str:

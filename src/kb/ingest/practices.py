@@ -52,6 +52,9 @@ def detect_practices(text: str, sections: list[Section], metadata: DocumentMetad
     if metadata.doc_type == CPPCC_RULES and unit:
         return [_whole(text, metadata, unit, unit_type, "cppcc_rule")]
     found = _unit_headed(text, sections, metadata, county_level)
+    if len(found) > 1:
+        # A title that opens with a unit ("浙江省政协系统…典型案例选编") names the collection, not a practice.
+        found = [practice for practice in found if practice.heading != metadata.title]
     if len(found) == 1 and found[0].heading == metadata.title:
         # The title names the unit ("# 湖州市政协2024年工作总结"): a one-unit document, read below.
         unit, unit_type = found[0].unit, found[0].unit_type

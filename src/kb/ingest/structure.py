@@ -121,9 +121,11 @@ def sections_from_text(text: str) -> list[Section]:
 
 
 def _a_unit_title(line: str) -> bool:
-    """"五常市政协 发挥协商优势…": a unit, set off by a space, then the title of what it did."""
+    """"五常市政协 发挥协商优势…": a unit, then the title of what it did — set off by a space, or run on
+    where OCR or a paste dropped the space ("五常市政协发挥协商优势…")."""
     found = unit_at_start(line)
-    return bool(found and found[1] and line.startswith(found[0]) and line[len(found[0])] in " \t　")
+    return bool(found and len(found[1]) >= 4 and line.startswith(found[0])
+                and line[len(found[0])] not in ":：")
 
 
 def _first_clause(line: str) -> str:

@@ -42,6 +42,9 @@ _NOT_A_BODY = {"全市", "全省", "全县", "全区", "各市", "各县", "各�
                "县市", "各级", "本市", "本县", "本区", "我市", "我县", "我区", "我省"}
 # Characters that stand before a level in words that are no place: dates, ordinals, pronouns.
 _NOT_PLACE_CHARS = set("日月年号届次本该我两在由向和与及对为是了的")
+# Words of doing, never part of a committee's name (which joins nouns: 社会和法制, 城乡建设资源环境).
+_ACTIONS = ("组织", "开展", "召开", "举办", "推动", "推进", "建立", "打造", "成立", "围绕", "聚焦", "发挥", "助力",
+            "参加", "深入", "联合", "邀请", "召集", "组建", "走进", "探索")
 _NOT_A_PLACE_START = ("在", "关于", "对", "由", "向", "为", "与", "和", "及", "从", "把", "按", "据", "经")
 _TITLE_NUMBERING = re.compile(r"^(?:[一二三四五六七八九十]+[、.．]|[（(][一二三四五六七八九十\d]+[）)]|\d+[、.．]|#+)\s*")
 
@@ -120,9 +123,12 @@ def _body_at(line: str) -> tuple[str, int] | None:
     unit, end = match.group(0), match.end()
     rest = line[end:]
     organ = _ORGAN_DELIMITED.match(rest)
-    # Only a name set off from what follows is taken whole: "市政协组织开展委员会客厅活动" is 市政协's.
-    if organ and _delimited(rest[organ.end():]) and "委员" not in organ.group("organ")[:-3] and _an_organ(organ.group("organ")):
-        return unit + organ.group("organ"), end + organ.end()
+    # A name set off from what follows is taken whole; run on ("市政协社会和法制委员会开展…", as OCR reads
+    # it), only a committee whose name holds no action: "市政协组织开展委员会客厅活动" is 市政协's.
+    if organ and "委员" not in organ.group("organ")[:-3] and _an_organ(organ.group("organ")):
+        name = organ.group("organ")
+        if _delimited(rest[organ.end():]) or (name.endswith("委员会") and not any(w in name for w in _ACTIONS)):
+            return unit + name, end + organ.end()
     return unit, end
 
 

@@ -108,6 +108,8 @@ def manage_view(settings: Settings, searcher: Searcher, lock: threading.Lock, lo
         st.warning("上次索引有文件未能导入：")
         for failure in report.failed:
             st.text(f"{failure.path}：{failure_reason(failure)}")
+    for note in report.notes if report else []:
+        st.text(f"{note.path}：{failure_reason(note)}")
     if report and report.skipped:
         with st.expander(f"上次索引跳过的文件（{len(report.skipped)}，不是 kb 读取的类型）"):
             for skipped in report.skipped:

@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-STAGES = {"reading": "读取文件", "embedding": "计算向量", "writing vectors": "写入向量索引"}
+STAGES = {"reading": "读取文件", "OCR": "识别扫描页", "embedding": "计算向量", "writing vectors": "写入向量索引"}
 
 
 class ModelLoader:
@@ -126,6 +126,8 @@ def show_report(report: IndexReport) -> None:
     st.success(f"索引完成：{report_summary(report)}。")
     for failure in report.failed:
         st.error(f"未能导入 {Path(failure.path).name}：{failure_reason(failure)}")
+    for note in report.notes:
+        st.warning(f"{Path(note.path).name}：{failure_reason(note)}")
     if report.skipped:
         st.info("跳过了不是 kb 读取的类型的文件：" + "、".join(Path(s.path).name for s in report.skipped[:20])
                 + (f" 等 {len(report.skipped)} 个" if len(report.skipped) > 20 else ""))

@@ -36,6 +36,8 @@ def report_summary(report: IndexReport) -> str:
         line += f"；{len(report.failed)} 个文件未能导入"
     if report.skipped:
         line += f"；{len(report.skipped)} 个文件不是 kb 读取的类型，已跳过"
+    if report.notes:
+        line += f"；{len(report.notes)} 条提示"
     return line
 
 
