@@ -170,7 +170,32 @@ def write_scans() -> None:
 
     first, lawyers = scanned(0, 200, 0.8, 70), scanned(3, 200, -0.6, 70)
     first.save(OUT / "scan-seed.pdf", "PDF", resolution=200, save_all=True, append_images=[lawyers])
-    scanned(3, 150, 1.0, 60).save(OUT / "photo-seed.jpg", "JPEG", quality=60)
+    photo = scanned(3, 150, 1.0, 60)
+    photo.save(OUT / "photo-seed.jpg", "JPEG", quality=60)
+    write_image_ofd(OUT / "scan-seed.ofd", (OUT / "photo-seed.jpg").read_bytes())
+
+
+def write_image_ofd(path: Path, jpeg: bytes) -> None:
+    """An OFD whose one page is an image (how scans are issued as OFD): an ImageObject whose ResourceID
+    names a MultiMedia in DocumentRes.xml, whose MediaFile lies under the resource folder."""
+    import zipfile
+
+    ns = 'xmlns:ofd="http://www.ofdspec.org/2016"'
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("OFD.xml", f'<?xml version="1.0" encoding="UTF-8"?><ofd:OFD {ns} Version="1.0" DocType="OFD">'
+                         "<ofd:DocBody><ofd:DocInfo><ofd:DocID>scan</ofd:DocID></ofd:DocInfo>"
+                         "<ofd:DocRoot>Doc_0/Document.xml</ofd:DocRoot></ofd:DocBody></ofd:OFD>")
+        archive.writestr("Doc_0/Document.xml", f'<?xml version="1.0" encoding="UTF-8"?><ofd:Document {ns}>'
+                         '<ofd:CommonData><ofd:PageArea><ofd:PhysicalBox>0 0 210 297</ofd:PhysicalBox></ofd:PageArea>'
+                         '<ofd:DocumentRes>DocumentRes.xml</ofd:DocumentRes></ofd:CommonData>'
+                         '<ofd:Pages><ofd:Page ID="1" BaseLoc="Pages/Page_0/Content.xml"/></ofd:Pages></ofd:Document>')
+        archive.writestr("Doc_0/DocumentRes.xml", f'<?xml version="1.0" encoding="UTF-8"?><ofd:Res {ns} BaseLoc="Res">'
+                         '<ofd:MultiMedias><ofd:MultiMedia ID="7" Type="Image" Format="JPEG">'
+                         "<ofd:MediaFile>scan_0.jpg</ofd:MediaFile></ofd:MultiMedia></ofd:MultiMedias></ofd:Res>")
+        archive.writestr("Doc_0/Res/scan_0.jpg", jpeg)
+        archive.writestr("Doc_0/Pages/Page_0/Content.xml", f'<?xml version="1.0" encoding="UTF-8"?><ofd:Page {ns}>'
+                         '<ofd:Content><ofd:Layer ID="1"><ofd:ImageObject ID="8" ResourceID="7" Boundary="0 0 210 297" '
+                         'CTM="210 0 0 297 0 0"/></ofd:Layer></ofd:Content></ofd:Page>')
 
 
 def write_encrypted_docx(path: Path) -> None:

@@ -241,3 +241,6 @@ def test_without_ocr_a_scan_says_how_to_read_it(monkeypatch, tmp_path):
     with pytest.raises(IngestError) as caught:
         load(FORMATS / "photo-seed.jpg", "photo-seed.jpg")
     assert caught.value.reason.code == "image_needs_ocr"
+    with pytest.raises(IngestError) as caught:
+        load(FORMATS / "scan-seed.ofd", "scan-seed.ofd")
+    assert caught.value.reason.code == "ofd_images_only"

@@ -76,10 +76,11 @@ def test_a_page_under_the_confidence_floor_is_named_not_indexed(monkeypatch, tmp
 
 
 def test_every_office_format_of_the_seed_indexes_with_its_text(tmp_path, embedder):
-    """The folder the issue names: the seed as .doc, .wps, .ofd, a scanned PDF and a photo."""
+    """The folder the issue names: the seed as .doc, .wps, .ofd, a scanned PDF and a photo (and a scan
+    issued as OFD, its page an image)."""
     corpus = tmp_path / "corpus"
     corpus.mkdir()
-    names = ["seed.doc", "seed.wps", "seed.ofd", "scan-seed.pdf", "photo-seed.jpg"]
+    names = ["seed.doc", "seed.wps", "seed.ofd", "scan-seed.pdf", "photo-seed.jpg", "scan-seed.ofd"]
     for name in names:
         shutil.copy(FORMATS / name, corpus / name)
     seen = []

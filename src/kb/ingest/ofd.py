@@ -2,7 +2,8 @@
 layer is read page by page in the order Document.xml lists the pages — each TextObject's TextCode,
 objects on one baseline joined left to right, lines that fill the text width joined into their
 paragraph — and lines set in a larger type than the body become headings. Every page keeps its
-start offset, as for PDF, so a hit cites its page."""
+start offset, as for PDF, so a hit cites its page. A page that is images only (a scan issued as OFD)
+is read by OCR (kb.ingest.ocr)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.etree import ElementTree
 
+from kb.ingest import ocr
 from kb.ingest.document import build_document
 from kb.ingest.errors import IngestError
 from kb.records import Document
@@ -38,21 +40,79 @@ def load_ofd(path: Path, doc_id: str) -> Document:
         with zipfile.ZipFile(path) as archive:
             if sum(info.file_size for info in archive.infolist()) > MAX_UNPACKED_BYTES:
                 raise IngestError(path, "ofd_damaged", detail="its parts unpack to over 200 MB")
-            pages = [_page_lines(archive, page) for page in _page_files(archive)]
+            doc_root, files = _page_files(archive)
+            media = _media(archive, doc_root)
+            pages = [_page_lines(archive, page) for page in files]
+            images = [[] if lines else _page_images(archive, page, media) for page, lines in zip(files, pages)]
     except IngestError:
         raise
     except (zipfile.BadZipFile, KeyError, ElementTree.ParseError, ValueError) as exc:
         raise IngestError(path, "ofd_damaged", detail=f"{exc.__class__.__name__}: {exc}") from None
-    if not any(pages):
-        raise IngestError(path, "ofd_images_only", pages=len(pages))
     body = _body_size([line for page in pages for line in page])
-    starts, parts, offset = [], [], 0
-    for lines in pages:
-        text = _page_text(lines, body)
+    texts = [_page_text(lines, body) for lines in pages]
+    notes = []
+    if any(images):
+        if ocr.available():
+            texts, notes = _ocr_images(texts, images, raw)
+        elif not any(texts):
+            raise IngestError(path, "ofd_images_only", pages=len(pages))
+    if not any(t.strip() for t in texts):
+        if any(images):
+            raise IngestError(path, "ocr_unreadable", pages=len(pages), floor=ocr.MIN_CONFIDENCE)
+        raise IngestError(path, "no_text")
+    starts, offset = [], 0
+    for text in texts:
         starts.append(offset)
-        parts.append(text)
         offset += len(text) + 2
-    return build_document(path, doc_id, "\n\n".join(parts), raw, page_starts=starts)
+    return build_document(path, doc_id, "\n\n".join(texts), raw, page_starts=starts, notes=notes)
+
+
+def _ocr_images(texts: list[str], images: list[list[bytes]], raw: bytes) -> tuple[list[str], list]:
+    """Pages that are images only (a scan issued as OFD), read by OCR; each image of a page in turn."""
+    import hashlib
+    import io
+
+    from PIL import Image
+
+    wanted = [(number, data) for number, page in enumerate(images) for data in page]
+    read = ocr.read_pages(lambda i: Image.open(io.BytesIO(wanted[i][1])), len(wanted), hashlib.sha256(raw).hexdigest())
+    texts, notes = list(texts), []
+    for (number, _), page in zip(wanted, read):
+        if page.text and page.confidence >= ocr.MIN_CONFIDENCE:
+            texts[number] = (texts[number] + "\n\n" + page.text).strip()
+        elif page.text:
+            notes.append(ocr.low_confidence(number + 1, page.confidence))
+    return texts, notes
+
+
+def _media(archive: zipfile.ZipFile, doc_root: str) -> dict[str, str]:
+    """MultiMedia resource id → its file in the package, from the document's resource files."""
+    folder = posixpath.dirname(doc_root)
+    document = ElementTree.fromstring(archive.read(doc_root))
+    found: dict[str, str] = {}
+    for tag in ("PublicRes", "DocumentRes"):
+        for entry in _children(document, tag):
+            res_file = _resolve(folder, (entry.text or "").strip())
+            if res_file not in archive.namelist():
+                continue
+            res = ElementTree.fromstring(archive.read(res_file))
+            base = _resolve(posixpath.dirname(res_file), res.get("BaseLoc", ""))
+            for item in _children(res, "MultiMedia"):
+                files = _children(item, "MediaFile")
+                if files and files[0].text:
+                    found[item.get("ID", "")] = _resolve(base, files[0].text.strip())
+    return found
+
+
+def _page_images(archive: zipfile.ZipFile, page_file: str, media: dict[str, str]) -> list[bytes]:
+    page = ElementTree.fromstring(archive.read(page_file))
+    names = [media.get(image.get("ResourceID", "")) for image in _children(page, "ImageObject")]
+    return [archive.read(name) for name in names if name and name in archive.namelist()]
+
+
+def _resolve(folder: str, location: str) -> str:
+    """A location in the package: from its root when it starts with "/", else from ``folder``."""
+    return location.lstrip("/") if location.startswith("/") else posixpath.normpath(posixpath.join(folder, location))
 
 
 def _local(tag: str) -> str:
@@ -63,15 +123,14 @@ def _children(element, name: str):
     return [child for child in element.iter() if _local(child.tag) == name]
 
 
-def _page_files(archive: zipfile.ZipFile) -> list[str]:
-    """The pages' Content.xml in the order the first document lists them."""
+def _page_files(archive: zipfile.ZipFile) -> tuple[str, list[str]]:
+    """The first document's Document.xml, and its pages' Content.xml in the order it lists them."""
     root = ElementTree.fromstring(archive.read("OFD.xml"))
     doc_root = _children(root, "DocRoot")[0].text.strip().lstrip("/")
     document = ElementTree.fromstring(archive.read(doc_root))
     folder = posixpath.dirname(doc_root)
-    # A BaseLoc is relative to the document's folder, or to the package when it starts with "/".
-    return [location.lstrip("/") if location.startswith("/") else posixpath.normpath(posixpath.join(folder, location))
-            for location in (page.get("BaseLoc", "") for page in _children(document, "Page")) if location]
+    return doc_root, [_resolve(folder, location) for location in (page.get("BaseLoc", "")
+                                                                  for page in _children(document, "Page")) if location]
 
 
 def _page_lines(archive: zipfile.ZipFile, name: str) -> list[_Line]:
