@@ -41,7 +41,7 @@ def test_stard_files_read():
 
 @pytest.mark.parametrize(
     "line, message",
-    [("not json", "corpus.jsonl:2: not JSON"), ('{"title": "x"}', "corpus.jsonl:2: a corpus row needs"), ("[1]", "JSON object")],
+    [("not json", "corpus.jsonl: line 2: not JSON"), ('{"title": "x"}', "corpus.jsonl:2: a corpus row needs"), ("[1]", "JSON object")],
 )
 def test_malformed_corpus_names_file_and_line(tmp_path, line, message):
     path = tmp_path / "corpus.jsonl"
