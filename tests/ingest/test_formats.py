@@ -244,3 +244,12 @@ def test_without_ocr_a_scan_says_how_to_read_it(monkeypatch, tmp_path):
     with pytest.raises(IngestError) as caught:
         load(FORMATS / "scan-seed.ofd", "scan-seed.ofd")
     assert caught.value.reason.code == "ofd_images_only"
+
+
+@pytest.mark.parametrize("name", ["seed.doc", "seed.wps"])
+def test_word_97_headings_come_from_paragraph_styles(name):
+    """LibreOffice saved the .docx's Heading 1 and Heading 2 paragraphs; the style sheet says so."""
+    lines = load(FORMATS / name, name).text.split("\n")
+    assert lines[0] == "# 守正创新实干担当 奋力书写人民政协事业发展新篇章"
+    assert sum(line.startswith("## ") for line in lines) == 20
+    assert "## 民盟哈尔滨市委 完善 45721 专题智库模式 提高参政“含金量”" in lines
