@@ -55,7 +55,12 @@ def write_docx(path: Path) -> None:
 
 
 def write_pdf(path: Path) -> None:
-    """Adobe's STSong-Light CID font: no font file needed, and its Unicode CMap is standard."""
+    draw_pdf(path, [({"title": 15, "heading": 13}.get(kind, 11), text) for kind, text in seed_lines()])
+
+
+def draw_pdf(path: Path, lines: list[tuple[int, str]]) -> None:
+    """(type size, text) per paragraph, wrapped at the page width. Adobe's STSong-Light CID font: no
+    font file needed, and its Unicode CMap is standard."""
     from reportlab.pdfbase import pdfmetrics
     from reportlab.pdfbase.cidfonts import UnicodeCIDFont
     from reportlab.pdfgen import canvas
@@ -63,9 +68,8 @@ def write_pdf(path: Path) -> None:
     pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
     page = canvas.Canvas(str(path))
     y = 800
-    for kind, text in seed_lines():
-        size = {"title": 15, "heading": 13}.get(kind, 11)
-        width = {"title": 34, "heading": 38}.get(kind, 44)
+    for size, text in lines:
+        width = {15: 34, 13: 38}.get(size, 44)
         for start in range(0, len(text), width):
             if y < 50:
                 page.showPage()

@@ -17,9 +17,6 @@ class FileFailure(BaseModel):
     code: str = ""
     facts: dict[str, str] = Field(default_factory=dict)
 
-    def chinese(self) -> str:
-        return Reason(code=self.code, facts=self.facts).chinese() if self.code else ""
-
 
 class DocumentChange(BaseModel):
     doc_id: str

@@ -12,6 +12,7 @@ from bisect import bisect_right
 
 from kb.ingest.practices import kind_at
 from kb.records import Chunk, Document
+from kb.text import trimmed
 
 _SENTENCE = re.compile(r"[^。！？；!?;…\n]*(?:[。！？；!?;…]+[”’」』）)\"']*|\n|$)")
 _CLAUSE = re.compile(r"[^，,、：:]*(?:[，,、：:]+|$)")
@@ -59,7 +60,7 @@ def _pieces(text: str, start: int, end: int, size: int) -> list[tuple[int, int]]
     """Sentence spans (trimmed of whitespace), each at most ``size`` characters."""
     pieces: list[tuple[int, int]] = []
     for match in _SENTENCE.finditer(text, start, end):
-        s, e = _trim(text, match.start(), match.end())
+        s, e = trimmed(text, match.start(), match.end())
         if s >= e:
             continue
         if e - s <= size:
@@ -99,10 +100,3 @@ def _pack(spans: list[tuple[int, int]], size: int, overlap: int) -> list[tuple[i
         chunks.append((current[0][0], current[-1][1]))
     return chunks
 
-
-def _trim(text: str, start: int, end: int) -> tuple[int, int]:
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    return start, end

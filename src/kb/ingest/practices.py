@@ -28,6 +28,7 @@ from kb.records import (
     PracticeSpan,
     Section,
 )
+from kb.text import trimmed
 
 # A report of what a unit did, whose numbered sections are its practices.
 _REPORT_TITLE = re.compile(r"(工作报告|工作总结|年度总结|总结|综述|工作回顾|工作情况|履职情况|报告)")
@@ -91,7 +92,7 @@ def _unit_headed(text, sections, metadata, county_level) -> list[PracticeSpan]:
     for path, members in sorted(groups.items(), key=lambda item: min(s.start for s in item[1])):
         heading = path[-1]
         unit, rest = unit_at_start(heading)
-        start, end = _trimmed(text, min(s.start for s in members), max(s.end for s in members))
+        start, end = trimmed(text, min(s.start for s in members), max(s.end for s in members))
         layout = "unit_colon" if re.match(r"^\S*?[:：]", _NUMBERING.sub("", heading)) else "unit_heading"
         practices.append(PracticeSpan(
             unit=unit, unit_type=unit_type_of(unit, county_level_cities=county_level),
@@ -111,7 +112,7 @@ def _numbered(text, sections, metadata, unit, unit_type) -> list[PracticeSpan]:
         titles = [_NUMBERING.sub("", title) for title in section.heading_path]
         if any(_NOT_DONE.search(title) for title in titles) or _SCAFFOLD.match(titles[-1]):
             continue
-        start, end = _trimmed(text, section.start, section.end)
+        start, end = trimmed(text, section.start, section.end)
         if end - start < 10:  # a heading with next to no text under it
             continue
         practices.append(PracticeSpan(unit=unit, unit_type=unit_type, title=titles[-1], heading=section.heading_path[-1],
@@ -127,7 +128,7 @@ def _ordinal_paragraphs(text, metadata, unit, unit_type) -> list[PracticeSpan]:
     for index, start in enumerate(starts):
         end = starts[index + 1] if index + 1 < len(starts) else len(text)
         end = min(end, _paragraph_end(text, start))
-        start, end = _trimmed(text, start, end)
+        start, end = trimmed(text, start, end)
         clause = re.split(r"[。；，,;]", text[start + 2:end], maxsplit=1)[0]
         practices.append(PracticeSpan(unit=unit, unit_type=unit_type, title=clause[:40], heading=text[start:start + 2],
                                       start=start, end=end, year=metadata.year, layout="numbered_section"))
@@ -142,14 +143,7 @@ def _paragraph_end(text: str, start: int) -> int:
 def _whole(text, metadata, unit, unit_type, layout) -> PracticeSpan:
     found = unit_at_start(metadata.title)
     title = (found[1].strip() if found else "") or metadata.title
-    start, end = _trimmed(text, 0, len(text))
+    start, end = trimmed(text, 0, len(text))
     return PracticeSpan(unit=unit, unit_type=unit_type, title=title, heading=metadata.title, start=start, end=end,
                         year=metadata.year, layout=layout)
 
-
-def _trimmed(text: str, start: int, end: int) -> tuple[int, int]:
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    return start, end

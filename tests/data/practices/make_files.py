@@ -9,6 +9,7 @@ every other line is a paragraph, as the office's own file would have it.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 HERE = Path(__file__).parent
@@ -39,25 +40,12 @@ def write_docx(source: Path, target: Path) -> None:
 
 
 def write_pdf(source: Path, target: Path) -> None:
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-    from reportlab.pdfgen import canvas
+    """The first line and the "#" titles in the title's size, "##" headings larger than the body."""
+    sys.path.insert(0, str(HERE.parent))
+    from make_fixtures import draw_pdf
 
-    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
-    page = canvas.Canvas(str(target))
-    y = 800
-    for index, (level, text) in enumerate(blocks(source)):
-        size = 15 if index == 0 or level == 1 else 13 if level else 11
-        width = 34 if size == 15 else 38 if size == 13 else 44
-        for start in range(0, len(text), width):
-            if y < 50:
-                page.showPage()
-                y = 800
-            page.setFont("STSong-Light", size)
-            page.drawString(40, y, text[start:start + width])
-            y -= size + 6
-        y -= 10
-    page.save()
+    draw_pdf(target, [(15 if index == 0 or level == 1 else 13 if level else 11, text)
+                      for index, (level, text) in enumerate(blocks(source))])
 
 
 def main() -> None:
