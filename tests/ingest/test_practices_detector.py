@@ -130,3 +130,20 @@ def test_the_development_set_against_its_gold():
     layouts = {p.layout for _, practices in found.values() for p in practices}
     assert layouts == {"unit_heading", "unit_colon", "numbered_section", "whole_document", "cppcc_rule"}
     assert {name.rsplit(".", 1)[1] for name in gold} >= {"md", "docx", "pdf", "txt"}
+
+
+def test_a_reports_unnumbered_part_about_plans_holds_no_practice(tmp_path):
+    """"回望2024：…" then "展望2025：…": the numbered sections under the second are plans."""
+    doc = _doc(tmp_path, "政协某某市第九届委员会常务委员会工作报告\n\n回望2024：初心如磐担使命\n\n"
+                         "（一）牢牢把握本质特征，思想政治引领得到新加强\n\n全年举行党组会议二十七次，组织委员学习。\n\n"
+                         "（二）聚焦中心大局，协商议政取得新成效\n\n召开专题协商会十二次，形成建议八十条。\n\n"
+                         "展望2025：凝心聚力谱新篇\n\n（一）坚持党的领导，进一步筑牢思想基础\n\n新的一年要继续加强学习和培训。\n")
+    assert [p.title for p in doc.practices] == ["牢牢把握本质特征，思想政治引领得到新加强", "聚焦中心大局，协商议政取得新成效"]
+
+
+def test_a_journal_articles_author_note_names_its_unit(tmp_path):
+    text = "以协商推动基层治理\n\n" + "近年来，我们探索协商议事新路子，取得明显成效。\n\n" * 8 + "（作者单位：浙江省青山县政协）\n"
+    doc = _doc(tmp_path, text)
+    assert [(p.unit, p.layout) for p in doc.practices] == [("浙江省青山县政协", "whole_document")]
+    short = _doc(tmp_path, "以协商推动基层治理\n\n县政协组织委员深入村组。\n\n（作者系青山县政协主席）\n", "b.md")
+    assert short.metadata.unit == "青山县政协"

@@ -30,8 +30,9 @@ _YEAR = re.compile(r"((?:19|20)\d{2})年")
 _FULL_DATE = re.compile(r"((?:19|20)\d{2})(?:年\d{1,2}月\d{1,2}日|[-/.]\d{1,2}[-/.]\d{1,2}(?!\d))")
 _DATE_LABEL = re.compile(r"(发布日期|发布时间|日期|时间|发稿时间|更新时间)\s*[:：]")
 _SOURCE = re.compile(r"(?:来源|稿源|供稿|出处)\s*[:：]\s*([^\s|｜]{2,40})")
-_BYLINE_UNIT = re.compile(r"^[（(]?(?:供稿|作者|来源|稿源|文/|文\s)?\s*[:：]?\s*")
+_BYLINE_UNIT = re.compile(r"^[（(]?(?:供稿|作者(?:系|单位|为)?|来源|稿源|文/|文\s)?\s*[:：]?\s*")
 HEAD_LINES = 12
+_AUTHOR_NOTE = re.compile(r"[（(]\s*(?:作者系|作者单位[:：]?|作者为|作者[:：]|供稿[:：]?)\s*([^）)]{2,60})[）)]")
 
 
 def document_metadata(front_matter: dict, title_from_text: str, text: str, path: Path) -> DocumentMetadata:
@@ -125,6 +126,9 @@ def _unit_of(title: str, text: str, path: Path) -> str:
     adopted = _adopting_unit(text)
     if adopted:
         return adopted
+    author = _author_unit(text)
+    if author:
+        return author
     named = most_named_unit(text)
     if named:
         return named
@@ -132,6 +136,18 @@ def _unit_of(title: str, text: str, path: Path) -> str:
         found = unit_at_start(folder.name)
         if found:
             return found[0]
+    return ""
+
+
+def _author_unit(text: str) -> str:
+    """A journal article's note on its author, at its head or foot: "（作者单位：安吉县政协）",
+    "（作者系某某县政协主席）"."""
+    lines = head_lines(text, 6) + [line.strip() for line in text.strip().splitlines()[-3:] if line.strip()]
+    for line in lines:
+        for note in _AUTHOR_NOTE.finditer(line):
+            named = units_named_in(note.group(1))
+            if named:
+                return named[0].unit
     return ""
 
 

@@ -34,12 +34,16 @@ from kb.text import trimmed
 _REPORT_TITLE = re.compile(r"(工作报告|工作总结|年度总结|总结|综述|工作回顾|工作情况|履职情况|报告)")
 # Sections that are not something done: what comes next, what is lacking, the write-up's scaffolding.
 _NOT_DONE = re.compile(
-    r"(下一步|今后|明年|新的一年|工作安排|工作建议|工作思路|工作打算|工作计划|打算|展望|目标任务|存在的?问题|问题与不足|"
+    r"(下一步|今后|明年|新的一年|展望|工作安排|工作建议|工作思路|工作打算|工作计划|打算|展望|目标任务|存在的?问题|问题与不足|"
     r"不足|困难和问题|对策建议|意见和建议)"
 )
 _SCAFFOLD = re.compile(r"^(基本情况|背景|主要做法|做法|工作成效|主要成效|取得成效|成效|经验启示|启示|体会|几点体会|"
                        r"主要工作|工作回顾|.{0,8}年(?:主要)?工作回顾|.{0,8}年主要工作|过去一年.*|一年来.*)$")
 _NUMBERING = re.compile(r"^(?:[一二三四五六七八九十]+[、.．]|[（(][一二三四五六七八九十]+[）)]|\d{1,2}[、.．])\s*")
+# A report's unnumbered part titles ("回望2024：…", "展望2025：…"): the numbered sections under a part about
+# plans are plans, under one about the year's work are practices.
+_PART_TITLE = re.compile(r"(?m)^[ \t　#]*(?P<title>[^\n。；]{2,40}?)[ \t]*$")
+_DONE_PART = re.compile(r"(回顾|回望|一年来|过去一年|主要工作|工作情况|取得的?成效)")
 _ORDINAL_PARAGRAPH = re.compile(r"(?m)^[ \t　]*[一二三四五六七八九十]是")
 _CITY_SYSTEM = re.compile(r"全市政协系统|全市各级政协|全市政协|市政协系统")
 
@@ -112,12 +116,27 @@ def _numbered(text, sections, metadata, unit, unit_type) -> list[PracticeSpan]:
         titles = [_NUMBERING.sub("", title) for title in section.heading_path]
         if any(_NOT_DONE.search(title) for title in titles) or _SCAFFOLD.match(titles[-1]):
             continue
+        if _in_a_part_about_plans(text, section.start):
+            continue
         start, end = trimmed(text, section.start, section.end)
         if end - start < 10:  # a heading with next to no text under it
             continue
         practices.append(PracticeSpan(unit=unit, unit_type=unit_type, title=titles[-1], heading=section.heading_path[-1],
                                       start=start, end=end, year=metadata.year, layout="numbered_section"))
     return practices
+
+
+def _in_a_part_about_plans(text: str, position: int) -> bool:
+    last = ""
+    for match in _PART_TITLE.finditer(text, 0, position):
+        title = match.group("title").strip()
+        if _NUMBERING.match(title):
+            continue
+        if _NOT_DONE.search(title):
+            last = "plans"
+        elif _DONE_PART.search(title):
+            last = "done"
+    return last == "plans"
 
 
 def _ordinal_paragraphs(text, metadata, unit, unit_type) -> list[PracticeSpan]:
