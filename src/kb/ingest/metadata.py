@@ -114,7 +114,7 @@ def _unit_of(title: str, text: str, path: Path) -> str:
         return found[0]
     lines = head_lines(text)
     for line in lines[:6]:
-        if line.startswith(("——", "—", "--")) or len(line) <= 40:
+        if line.startswith(("——", "—", "--")) or (len(line) <= 40 and not line.endswith(("。", "！", "？", "；"))):
             found = unit_at_start(_BYLINE_UNIT.sub("", line.lstrip("—-").strip()))
             if found:
                 return found[0]
