@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 from conftest import kb_serve
 
+from kb.ingest import LOADERS
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian chromium is not installed")
 
@@ -22,6 +24,8 @@ pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian chr
 # suffixes, and size units (B, KB, MB) of an uploaded file.
 ALLOWED = {"kb", "bm25", "md", "markdown", "txt", "docx", "doc", "pdf", "html", "htm", "csv", "xlsx", "json", "jsonl",
            "word", "excel", "b", "mb"}
+# Every suffix kb reads, as the uploader lists them.
+ALLOWED |= {suffix.lstrip(".") for suffix in LOADERS}
 _LATIN = re.compile(r"[A-Za-z][A-Za-z0-9]*")
 # The text a person sees: not icon ligatures ("keyboard_arrow_right" drawn as an arrow), not
 # the screen-reader-only "Skip to main content", nothing hidden or of no size.
