@@ -26,7 +26,6 @@ import _shared
 from kb.config import Settings
 from kb.evaluate import score_practices
 from kb.index.indexer import index_paths
-from kb.ingest import load
 from kb.model.embedder import Embedder
 from kb.search import Searcher
 
@@ -36,11 +35,7 @@ DATA = ROOT / "tests" / "data" / "practices"
 
 def detection() -> dict:
     gold = json.loads((DATA / "gold.json").read_text(encoding="utf-8"))
-    found = {}
-    for name in gold:
-        doc = load(DATA / "docs" / name, name)
-        found[name] = (doc.text, doc.practices)
-    scores = score_practices(found, gold)
+    scores = score_practices(DATA / "docs", gold)
     return {"gold": scores.gold, "found": scores.found, "right": scores.right, "precision": scores.precision,
             "recall": scores.recall, "misses": scores.misses, "wrong": scores.wrong}
 

@@ -295,12 +295,15 @@ class PracticeScores(BaseModel):
         return self.right / self.gold if self.gold else 1.0
 
 
-def score_practices(found: dict[str, tuple[str, list]], gold: dict[str, list[dict]]) -> PracticeScores:
-    """``found``: document → (its text, the PracticeSpans found); ``gold``: document → [{"unit",
-    "contains"}] (tests/data/practices/gold.json)."""
+def score_practices(folder: Path, gold: dict[str, list[dict]]) -> PracticeScores:
+    """The practices the detector finds in each document of ``folder`` against ``gold``: document →
+    [{"unit", "contains"}] (tests/data/practices/gold.json)."""
+    from kb.ingest import load
+
     right, misses, wrong, total_found = 0, [], [], 0
     for doc, expected in gold.items():
-        text, spans = found[doc]
+        loaded = load(folder / doc, doc)
+        text, spans = loaded.text, loaded.practices
         total_found += len(spans)
         matched: set[int] = set()
         for span in spans:

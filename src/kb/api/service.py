@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import queue
+import threading
 from collections.abc import Iterator
 
 from kb.config import Settings
@@ -37,6 +38,9 @@ class Service:
         self.settings = settings
         self.embedder = embedder or Embedder(settings)
         self.model_ready = False
+        # The catalogue is built once per generation for the whole pool, not once per searcher.
+        self._catalogue: tuple[int, Catalogue] | None = None
+        self._catalogue_lock = threading.Lock()
         self._pool: queue.Queue[Searcher] = queue.Queue()
         self._all: list[Searcher] = []
         try:
@@ -52,7 +56,7 @@ class Service:
         """The model, jieba and the catalogue, before the first request."""
         with self.searcher() as searcher:
             searcher.warm()
-            searcher.catalogue()
+        self.catalogue()
         self.model_ready = True
 
     @contextlib.contextmanager
@@ -92,7 +96,11 @@ class Service:
 
     def catalogue(self) -> Catalogue:
         with self.searcher() as searcher:
-            return searcher.catalogue()
+            searcher.refresh()
+            with self._catalogue_lock:
+                if self._catalogue is None or self._catalogue[0] != searcher.generation:
+                    self._catalogue = (searcher.generation, searcher.catalogue())
+                return self._catalogue[1]
 
     def documents(self) -> list[dict]:
         with self.searcher() as searcher:

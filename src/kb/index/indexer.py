@@ -87,8 +87,7 @@ def index_paths(
     candidates = candidates_from_files(found.files, settings.max_file_mb * 1024 * 1024)
     report = index_candidates(settings, candidates, found.scopes, rebuild, embedder, progress, wait, strict,
                               actor=actor, unreadable=found.unreadable)
-    report.skipped = [FileFailure(path=item.path, reason=item.message, code=item.reason.code, facts=item.reason.facts)
-                      for item in found.skipped]
+    report.skipped = [FileFailure.of(item.path, item.reason) for item in found.skipped]
     return report
 
 
@@ -198,8 +197,7 @@ def _run(store, settings, embedder, candidates, scopes, rebuild, progress, stric
     # What could not be read is unknown, not gone: its documents keep their last indexed version.
     unknown = [u.doc_id for u in unreadable]
     for item in unreadable:
-        report.failed.append(FileFailure(path=item.path, reason=item.message, code=item.reason.code,
-                                         facts=item.reason.facts))
+        report.failed.append(FileFailure.of(item.path, item.reason))
         report.changes.append(DocumentChange(doc_id=item.doc_id, kind="failed", detail=item.message,
                                              reason=item.reason))
     in_scope = [d for d in stored if _covered(d, scopes)]
@@ -229,15 +227,13 @@ def _run(store, settings, embedder, candidates, scopes, rebuild, progress, stric
             message = f"{candidate.source}: {reason.english()}"
             if strict:
                 raise IngestError(candidate.source, reason.code, note=STRICT_NOTE, **reason.facts) from None
-            report.failed.append(FileFailure(path=candidate.source, reason=message, code=reason.code,
-                                             facts=reason.facts))
+            report.failed.append(FileFailure.of(candidate.source, reason))
             report.changes.append(DocumentChange(doc_id=candidate.doc_id, kind="failed",
                                                  content_hash=candidate.content_hash, detail=message, reason=reason))
             log.info("%s", message)
             # A file that cannot be read now keeps its last indexed version rather than vanishing.
             continue
-        report.notes += [FileFailure(path=candidate.source, reason=f"{candidate.source}: {note.english()}", code=note.code,
-                                     facts=note.facts) for note in doc.notes]
+        report.notes += [FileFailure.of(candidate.source, note) for note in doc.notes]
         if candidate.doc_id in stored:
             kind = "changed"
         elif candidate.content_hash in removed_hashes:

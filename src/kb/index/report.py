@@ -17,6 +17,10 @@ class FileFailure(BaseModel):
     code: str = ""
     facts: dict[str, str] = Field(default_factory=dict)
 
+    @classmethod
+    def of(cls, path: str, reason: Reason) -> FileFailure:
+        return cls(path=path, reason=f"{path}: {reason.english()}", code=reason.code, facts=reason.facts)
+
 
 class DocumentChange(BaseModel):
     doc_id: str

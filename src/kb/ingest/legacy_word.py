@@ -20,7 +20,8 @@ _ENCRYPTED_FLAG = 0x0100  # FIB base, fEncrypted (MS-DOC 2.5.2)
 
 
 def load_doc(path: Path, doc_id: str) -> Document:
-    return build_document(path, doc_id, word97_text(path, path.read_bytes()), path.read_bytes())
+    raw = path.read_bytes()
+    return build_document(path, doc_id, word97_text(path, raw), raw)
 
 
 def load_wps(path: Path, doc_id: str) -> Document:

@@ -32,6 +32,8 @@ _DATE_LABEL = re.compile(r"(发布日期|发布时间|日期|时间|发稿时间
 _SOURCE = re.compile(r"(?:来源|稿源|供稿|出处)\s*[:：]\s*([^\s|｜]{2,40})")
 _BYLINE_UNIT = re.compile(r"^[（(]?(?:供稿|作者(?:系|单位|为)?|来源|稿源|文/|文\s)?\s*[:：]?\s*")
 HEAD_LINES = 12
+# How far into a text (and back from its end) those lines are looked for.
+HEAD_CHARS = 4000
 _AUTHOR_NOTE = re.compile(r"[（(]\s*(?:作者系|作者单位[:：]?|作者为|作者[:：]|供稿[:：]?)\s*([^）)]{2,60})[）)]")
 
 
@@ -65,13 +67,18 @@ def head_lines(text: str, count: int = HEAD_LINES) -> list[str]:
     """The first non-empty lines, stripped of Markdown marks: where titles, headlines, bylines and
     date lines stand."""
     lines = []
-    for line in text.splitlines():
+    for line in text[:HEAD_CHARS].splitlines():
         line = line.strip().strip("#*").strip()
         if line:
             lines.append(line)
         if len(lines) == count:
             break
     return lines
+
+
+def foot_lines(text: str, count: int = 3) -> list[str]:
+    """The last non-empty lines: where sources and author notes stand in articles."""
+    return [line.strip() for line in text[-HEAD_CHARS:].strip().splitlines()[-count:] if line.strip()]
 
 
 def _doc_type(title: str, text: str, path: Path) -> str:
@@ -142,7 +149,7 @@ def _unit_of(title: str, text: str, path: Path) -> str:
 def _author_unit(text: str) -> str:
     """A journal article's note on its author, at its head or foot: "（作者单位：安吉县政协）",
     "（作者系某某县政协主席）"."""
-    lines = head_lines(text, 6) + [line.strip() for line in text.strip().splitlines()[-3:] if line.strip()]
+    lines = head_lines(text, 6) + foot_lines(text)
     for line in lines:
         for note in _AUTHOR_NOTE.finditer(line):
             named = units_named_in(note.group(1))
@@ -154,7 +161,7 @@ def _author_unit(text: str) -> str:
 def source_line(text: str) -> str:
     """Where the text says it came from ("来源：人民政协网"), at its head or its foot."""
     lines = head_lines(text)
-    tail = [line.strip() for line in text.strip().splitlines()[-3:] if line.strip()]
+    tail = foot_lines(text)
     for line in lines + tail:
         match = _SOURCE.search(line)
         if match and len(line) <= 120:

@@ -112,10 +112,13 @@ def _render_response(searcher: Searcher, lock: threading.Lock, response: SearchR
                    "下面是较弱的匹配，仅供参考。")
     with lock:
         catalogue = searcher.catalogue()
-    sections = [(g.title, g.hits) for g in response.groups] or [("相似段落", response.hits)]
+    if response.groups:
+        sections = [(g.title, g.hits, g.weak) for g in response.groups]
+    else:  # similar passages: one ranking, its weak hits apart as in the sections
+        sections = [("相似段落", [h for h in response.hits if h.weak is weak], weak) for weak in (False, True)]
     # The weak sections come last (kb.search.kinds): folded together, under the strong ones.
-    strong = [(title, hits) for title, hits in sections if not all(hit.weak for hit in hits)]
-    weak = [(title, hits) for title, hits in sections if all(hit.weak for hit in hits)]
+    strong = [(title, hits) for title, hits, weak in sections if hits and not weak]
+    weak = [(title, hits) for title, hits, is_weak in sections if hits and is_weak]
     for title, hits in strong:
         st.subheader(f"{title}（{len(hits)}）")
         for rank, hit in enumerate(hits, start=1):
