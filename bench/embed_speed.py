@@ -39,16 +39,15 @@ def stard_articles(count: int) -> list[str]:
 
 def corpus_chunks(count: int) -> list[str]:
     from kb.config import Settings
-    from kb.index.indexer import embed_text
+    from kb.index.prepare import prepare
     from kb.ingest import discover, load
-    from kb.ingest.chunking import chunk_document
 
     settings = Settings(corpus_dir=ROOT / "corpus")
     files = discover([settings.corpus_dir], settings.corpus_dir).files
     texts = []
     for source in files:
         doc = load(source.path, source.doc_id)
-        texts += [embed_text(doc.metadata.title, c) for c in chunk_document(doc, settings.chunk_size, settings.chunk_overlap)]
+        texts += [c.embed_text for c in prepare(doc, settings).chunks]
     step = max(1, len(texts) // count)
     return texts[::step][:count]
 

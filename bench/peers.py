@@ -62,7 +62,7 @@ def txtai_hybrid(judged_set, embedder: Embedder) -> ModeScores:
     import numpy as np
     from txtai import Embeddings
 
-    from kb.index.indexer import embed_text_from_context
+    from kb.index.prepare import embed_text_from_context
     from kb.index.store import Store
 
     store = Store(judged_set.settings.index_dir, create=False)

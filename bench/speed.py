@@ -41,8 +41,8 @@ def peak_rss_mb() -> float:
 def index_worker(articles: int) -> dict:
     from kb.config import Settings
     from kb.evaluate import BeirRow, candidates_from_rows
-    from kb.index.indexer import embed_text, index_candidates
-    from kb.ingest.chunking import chunk_document
+    from kb.index.indexer import index_candidates
+    from kb.index.prepare import prepare
     from kb.model.embedder import Embedder
 
     rows = [BeirRow(doc_id=r["_id"], title=r.get("title", ""), text=r["text"]) for r in _shared.rows()[:articles]]
@@ -53,8 +53,7 @@ def index_worker(articles: int) -> dict:
         texts = []
         for candidate in candidates_from_rows(rows):
             doc = candidate.load()
-            texts += [embed_text(doc.metadata.title, c) for c in chunk_document(doc, settings.chunk_size,
-                                                                                settings.chunk_overlap)]
+            texts += [c.embed_text for c in prepare(doc, settings).chunks]
         # The reference: the bare sentence-transformers model on torch, fp32 (kb's default runs ONNX).
         model = Embedder(settings.model_copy(update={"runtime": "torch"})).model
         model.encode(texts[:8], prompt="passage: ", batch_size=settings.batch_size, normalize_embeddings=True)

@@ -10,13 +10,24 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
 
+from kb.reasons import KbError
+
 DEFAULT_MODEL = "multilingual-e5-small"
 
-SearchMode = Literal["hybrid", "semantic", "keyword"]
+# The search modes, each with the page's word for it: the one registry that the setting, the CLI's
+# choices, the page's radio, the API's schema, `kb eval` and the searcher read.
+SEARCH_MODES = {"hybrid": "混合", "semantic": "语义", "keyword": "关键词"}
+# The modes that embed the question (and so wait for the model).
+MODEL_MODES = ("hybrid", "semantic")
+SearchMode = Literal[tuple(SEARCH_MODES)]
 Precision = Literal["fp32", "bf16", "int8"]
 Fusion = Literal["convex", "rrf"]
 RuntimeName = Literal["auto", "onnx", "torch"]
 BackendName = Literal["local", "milvus"]
+
+
+class SettingsError(KbError, ValueError):
+    """A settings file that cannot be read."""
 
 
 class Settings(BaseModel):
@@ -108,7 +119,7 @@ class Settings(BaseModel):
                 try:
                     values.update(tomllib.load(handle))
                 except tomllib.TOMLDecodeError as exc:
-                    raise ValueError(f"{path}: {exc}") from exc
+                    raise SettingsError(f"{path}: {exc}") from exc
         for name in cls.model_fields:
             env = os.environ.get(f"KB_{name.upper()}")
             if env is not None and env != "":

@@ -15,19 +15,22 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from kb.config import Settings
+from kb.config import MODEL_MODES, Settings
 from kb.hashing import feed_file
-from kb.index.indexer import Candidate, IndexReport, Progress, index_candidates
+from kb.index.indexer import Progress, index_candidates
+from kb.index.plan import Candidate
+from kb.index.report import IndexReport
 from kb.ingest import IngestError
 from kb.ingest.beir import json_rows
 from kb.model.embedder import Embedder
+from kb.reasons import KbError
 from kb.records import Document, DocumentMetadata, Section
 from kb.search import MODES, Searcher
 
 CUTOFFS = (10, 100)
 
 
-class EvalError(ValueError):
+class EvalError(KbError, ValueError):
     pass
 
 
@@ -237,7 +240,7 @@ def evaluate(
     embedder = embedder or Embedder(settings)
     judged_set = prepare(settings, corpus, queries, qrels, embedder, progress, limit)
     searcher = Searcher(judged_set.settings, embedder)
-    if set(modes) & {"semantic", "hybrid"}:
+    if set(modes) & set(MODEL_MODES):
         embedder.embed_query("预热")  # the model loads here, not inside the first timed query
     scores = []
     try:

@@ -6,6 +6,12 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+
+class KbError(Exception):
+    """A failure kb expects and words for the user: bad input, a missing, busy or mismatched index, a
+    model or server that cannot be used. Front ends print its message (the CLI as one line, exit 2);
+    any other exception is a bug, and the CLI shows its traceback."""
+
 # code: (English, Chinese); {names} are the reason's facts.
 REASONS: dict[str, tuple[str, str]] = {
     "empty": ("empty file", "文件是空的"),

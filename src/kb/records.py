@@ -18,16 +18,36 @@ CPPCC_RULES = "政协制度"
 # Document types whose passages are supporting material.
 POLICY_DOC_TYPES = ("法律法规", "政策文件")
 
-# What a search can be filtered by (`--filter FIELD=VALUE`, the page's filters): the one list that
-# the CLI's help, its errors and the store's SQL are made from.
+class FilterField(BaseModel):
+    """A field a search can be filtered by, and where it is stored: the chunk's own column, or its
+    document's (``of_document``); a theme has no column (it is resolved to its practices' chunks)."""
+
+    meaning: str
+    column: str = ""
+    of_document: bool = False
+    integer: bool = False
+    # Counted per value for the page's filters and `kb stats`.
+    facet: bool = True
+
+    def stored(self, value: str) -> str | int:
+        """A filter value as the column holds it."""
+        return int(value) if self.integer else value
+
+
+# What a search can be filtered by (`--filter FIELD=VALUE`, the page's filters, the API): the one
+# registry that the CLI's help, its errors, the store's SQL and the Milvus expression are made from.
 FILTER_FIELDS = {
-    "kind": "实践案例, 政策法规 or 其他",
-    "unit": "a unit; a unique part of its name will do (民盟, 五常)",
-    "unit_type": "省政协, 市政协, 县市政协, 区政协, 市政协专门委员会 (and 省/县/区…), 政协界别, 民主党派, 工商联 or 其他",
-    "year": "a year, 1900-2100",
-    "doc_type": "综述, 政协制度, 政策文件, 法律法规, 提案 or 其他",
-    "doc": "a document id (its path under the corpus folder)",
-    "theme": "a practice theme (`kb practices themes`)",
+    "kind": FilterField(meaning="实践案例, 政策法规 or 其他", column="kind"),
+    "unit": FilterField(meaning="a unit; a unique part of its name will do (民盟, 五常)", column="unit"),
+    "unit_type": FilterField(
+        meaning="省政协, 市政协, 县市政协, 区政协, 市政协专门委员会 (and 省/县/区…), 政协界别, 民主党派, 工商联 or 其他",
+        column="unit_type"),
+    "year": FilterField(meaning="a year, 1900-2100", column="year", of_document=True, integer=True),
+    "doc_type": FilterField(meaning="综述, 政协制度, 政策文件, 法律法规, 提案 or 其他", column="doc_type",
+                            of_document=True),
+    "doc": FilterField(meaning="a document id (its path under the corpus folder)", column="doc_id",
+                       of_document=True, facet=False),
+    "theme": FilterField(meaning="a practice theme (`kb practices themes`)", facet=False),
 }
 
 

@@ -247,10 +247,10 @@ def _management_routes(app: FastAPI) -> None:
 
     @app.post("/admin/reindex", response_model=IndexRun, responses=admin, summary="重新索引语料文件夹（需要令牌）")
     def reindex(request: Request, actor: str = Depends(caller)):
-        from kb.index.indexer import index_paths
+        from kb.office.indexing import index_files
 
         settings = request.app.state.settings
-        return _run(index_paths(settings, embedder=request.app.state.service.embedder, wait=True, actor=actor))
+        return _run(index_files(settings, embedder=request.app.state.service.embedder, wait=True, actor=actor))
 
     @app.delete("/admin/documents/{doc_id:path}", response_model=IndexRun, responses=admin,
                 summary="删除一个文档（需要令牌）")

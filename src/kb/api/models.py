@@ -6,6 +6,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from kb.api.service import MAX_K, MAX_QUERY_CHARS
+from kb.config import SEARCH_MODES, SearchMode
 from kb.practices import ApproachCard, Practice, SimilarPractice
 from kb.records import FILTER_FIELDS, KINDS
 
@@ -13,11 +14,11 @@ from kb.records import FILTER_FIELDS, KINDS
 class SearchRequest(BaseModel):
     q: str = Field(min_length=1, max_length=MAX_QUERY_CHARS, description="问题或关键词",
                    examples=["哪个县组织委员帮农民打造大米品牌？"])
-    mode: str | None = Field(None, pattern="^(hybrid|semantic|keyword)$", description="hybrid（默认）、semantic 或 keyword")
+    mode: SearchMode | None = Field(None, description="、".join(SEARCH_MODES) + "（默认 hybrid）")
     k: int = Field(10, ge=1, le=MAX_K, description="每个分区的条数（flat 时为总条数）")
     kind: list[str] = Field(default_factory=list, description="只要这些类别：" + "、".join(KINDS))
     filter: list[str] = Field(default_factory=list, examples=[["unit_type=区政协"]], description=(
-        "field=value，可重复；" + "; ".join(f"{field}: {meaning}" for field, meaning in FILTER_FIELDS.items())))
+        "field=value，可重复；" + "; ".join(f"{field}: {spec.meaning}" for field, spec in FILTER_FIELDS.items())))
     flat: bool = Field(False, description="true：一个融合排序，不分区")
 
 

@@ -19,6 +19,7 @@ from kb.cli.main import (
     settings_from,
     write_file,
 )
+from kb.config import SEARCH_MODES
 from kb.records import FILTER_FIELDS, KINDS
 
 
@@ -37,10 +38,10 @@ from kb.records import FILTER_FIELDS, KINDS
 def index(ctx, paths, corpus_dir, rebuild, wait, strict, as_json, quiet, list_skipped):
     """Add, update and remove documents under PATHS (default: the corpus folder)."""
     from kb.index.audit import cli_actor
-    from kb.index.indexer import index_paths
+    from kb.office.indexing import index_files
 
     settings = settings_from(ctx, corpus_dir=corpus_dir)
-    report = index_paths(
+    report = index_files(
         settings, list(paths) or None, rebuild=rebuild, progress=Progress(quiet), wait=wait, strict=strict,
         actor=cli_actor(),
     )
@@ -57,18 +58,13 @@ def index(ctx, paths, corpus_dir, rebuild, wait, strict, as_json, quiet, list_sk
                 click.echo(f"  skipped: {skipped.reason}", err=True)
         elif report.skipped:
             click.echo("  (-v lists the skipped files)", err=True)
-    if settings.search_backend == "milvus":
-        _publish(settings, quiet)
+    if report.published:
+        _say_published(settings, report.published)
     if report.failed:
         sys.exit(1)
 
 
-def _publish(settings, quiet: bool) -> None:
-    """With search_backend = milvus, the committed generation goes to Milvus (or a publish that died
-    half-way is done again)."""
-    from kb.milvus import publish
-
-    published = publish(settings, progress=Progress(quiet))
+def _say_published(settings, published) -> None:
     where = f"Milvus at {settings.milvus_uri} ({settings.milvus_collection})"
     if published.published:
         click.echo(f"published generation {published.generation} to {where}: {published.chunks} chunks in "
@@ -82,7 +78,7 @@ def _publish(settings, quiet: bool) -> None:
 @click.option("--queries", "queries_file", type=click.Path(path_type=Path, dir_okay=False, exists=True),
               help="Search every question in this file (one per line, or a queries.jsonl) and print one JSON "
                    "line per question, paying the start-up once.")
-@click.option("--mode", type=click.Choice(["hybrid", "semantic", "keyword"]), default=None,
+@click.option("--mode", type=click.Choice(list(SEARCH_MODES)), default=None,
               help="Retriever (default: hybrid).")
 @click.option("-k", "--top-k", type=click.IntRange(1, 1000), default=None,
               help="Hits per section (default 10); with --flat, hits in all.")
@@ -235,27 +231,28 @@ def show(ctx, chunk_id, around, as_json):
 @click.pass_context
 @handle_errors
 def stats(ctx, as_json):
-    """Documents, chunks, model and build of the index."""
-    from kb.index.store import Store
+    """Documents, chunks, model and build of the index (the one searchers read: the index folder, or
+    Milvus with search_backend = milvus)."""
+    from kb.search import Searcher
 
     settings = settings_from(ctx)
-    store = Store(settings.index_dir, create=False)
+    searcher = Searcher(settings)
     try:
-        manifest = store.manifest()
-        info = store.stats()
-        facets = store.facet_counts()
+        searcher.refresh()
+        manifest, info, facets = searcher.manifest, searcher.stats(), searcher.facets()
     finally:
-        store.close()
-    if manifest is None:
-        fail(f"the index at {settings.index_dir.resolve()} is empty: run `kb index` first")
+        searcher.close()
+    where = (f"Milvus at {settings.milvus_uri} ({settings.milvus_collection})" if settings.search_backend == "milvus"
+             else str(settings.index_dir.resolve()))
     if as_json:
         click.echo(json.dumps(
-            {"index_dir": str(settings.index_dir.resolve()), **info, "manifest": manifest.model_dump(), "facets": facets},
+            {"index_dir": str(settings.index_dir.resolve()), "backend": settings.search_backend, "served_from": where,
+             **info, "manifest": manifest.model_dump(), "facets": facets},
             ensure_ascii=False, indent=2,
         ))
         return
     model = manifest.model
-    click.echo(f"index        {settings.index_dir.resolve()}")
+    click.echo(f"index        {where}")
     click.echo(f"documents    {info['documents']}")
     click.echo(f"chunks       {info['chunks']}")
     click.echo(f"model        {model.name} ({model.dimension} dims, {model.precision}, revision {model.revision})")

@@ -1,13 +1,15 @@
-"""The `kb` group and what every command shares: settings, the progress line, and user errors
-printed as one line with exit code 2."""
+"""The `kb` group and what every command shares: settings, the progress line, and kb's errors
+printed as one line with exit code 2 (a bug's traceback otherwise)."""
 
 from __future__ import annotations
 
+import errno
 import functools
 import logging
 import os
 import sys
 import time
+import traceback
 from pathlib import Path
 
 import click
@@ -18,28 +20,21 @@ from pydantic import ValidationError
 STARTED = time.perf_counter()
 
 from kb.config import Settings
+from kb.reasons import KbError
 from kb.text import from_terminal
 
-
-def _user_errors() -> tuple[type[Exception], ...]:
-    """Errors that are the user's to fix (bad input, missing index, busy index), imported late
-    so `kb --help` stays fast."""
-    from kb.evaluate import EvalError
-    from kb.index.indexer import IndexBusyError, IndexMismatchError
-    from kb.index.store import StoreError
-    from kb.ingest import IngestError
-    from kb.milvus import MilvusError
-    from kb.model.embedder import ModelLoadError
-    from kb.model.packed import PackedModelError
-    from kb.search import QueryError
-
-    return (
-        ModelLoadError, EvalError, IndexBusyError, IndexMismatchError, IngestError, MilvusError,
-        PackedModelError, QueryError, StoreError, ValueError, OSError,
-    )
+# What the machine refused rather than what kb got wrong: said in one line with the path, as a user
+# can fix them (free space, permissions, a read-only disk).
+ENVIRONMENT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS, errno.EMFILE}
+REPORT_HINT = ("this is a bug in kb, not something you did: please report it with the command you ran and the "
+               "traceback above")
 
 
 def handle_errors(command):
+    """kb's own errors (kb.reasons.KbError) and settings that do not validate become one line and exit 2;
+    so do a full disk and a denied permission. Anything else is a bug: its traceback is printed, with
+    a hint to report it, and the exit code is 1."""
+
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
         try:
@@ -53,12 +48,25 @@ def handle_errors(command):
             sys.exit(0)
         except KeyboardInterrupt:
             fail("interrupted; the index keeps its last committed state")
-        except Exception as exc:
-            if isinstance(exc, _user_errors()):
-                fail(str(exc) or exc.__class__.__name__)
-            raise
+        except (click.ClickException, click.exceptions.Abort, click.exceptions.Exit):
+            raise  # click words these itself
+        except KbError as exc:
+            fail(str(exc) or exc.__class__.__name__)
+        except OSError as exc:
+            if exc.errno not in ENVIRONMENT_ERRNOS:
+                _report_bug()
+            where = f"{exc.filename}: " if exc.filename else ""
+            fail(f"{where}{exc.strerror or exc}")
+        except Exception:  # noqa: BLE001 - not swallowed: printed with its traceback, exit 1
+            _report_bug()
 
     return wrapper
+
+
+def _report_bug() -> None:
+    traceback.print_exc()
+    click.echo(f"\nError: {REPORT_HINT}", err=True)
+    sys.exit(1)
 
 
 def argv_text(value: str | None) -> str | None:

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from kb.cli.main import Progress, fail, handle_errors, main, settings_from
+from kb.config import SEARCH_MODES
 
 
 @main.group()
@@ -47,7 +48,7 @@ def model_info(ctx, as_json):
 @click.option("--corpus", type=click.Path(path_type=Path, dir_okay=False), help="corpus.jsonl")
 @click.option("--queries", type=click.Path(path_type=Path, dir_okay=False), help="queries.jsonl")
 @click.option("--qrels", type=click.Path(path_type=Path), help="A qrels .tsv file or a folder of them.")
-@click.option("--mode", "modes", multiple=True, type=click.Choice(["hybrid", "semantic", "keyword"]),
+@click.option("--mode", "modes", multiple=True, type=click.Choice(list(SEARCH_MODES)),
               help="Modes to score (default: all three).")
 @click.option("--limit", type=click.IntRange(1), default=None, help="Score only the first N queries.")
 @click.option("--json", "as_json", is_flag=True)

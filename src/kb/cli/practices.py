@@ -11,17 +11,16 @@ from kb.cli.main import argv_text, fail, handle_errors, main, settings_from, wri
 
 
 def _catalogue(ctx: click.Context):
-    from kb.index.store import Store
-    from kb.practices import build_catalogue
+    """The catalogue of the index the settings name, read from either backend (the index folder, or
+    what Milvus serves)."""
+    from kb.search import Searcher
 
-    settings = settings_from(ctx)
-    store = Store(settings.index_dir, create=False)
+    searcher = Searcher(settings_from(ctx))
     try:
-        if store.manifest() is None:
-            fail(f"the index at {settings.index_dir.resolve()} is empty: run `kb index` first")
-        return build_catalogue(store)
+        searcher.refresh()
+        return searcher.catalogue()
     finally:
-        store.close()
+        searcher.close()
 
 
 @main.group(invoke_without_command=True)

@@ -1,37 +1,38 @@
-"""Batch and incremental indexing.
+"""Batch and incremental indexing, in steps: plan (what changed, from content hashes), read,
+prepare (chunks and their embed texts), embed (only texts never embedded with this model: the cache
+is keyed by model identity and text hash and committed batch by batch, so an interrupted run resumes
+where it stopped), commit, publish.
 
-Each run hashes every source; unchanged documents are skipped, and of the changed ones only
-chunk texts never embedded with this model are embedded (the cache is keyed by model identity
-and text hash, and committed batch by batch, so an interrupted run resumes where it stopped).
-The document and chunk changes, the FAISS file of the new generation and the manifest then
-land together in one SQLite transaction: readers see the old generation or the new one.
+The commit lands the document and chunk changes, the FAISS file of the new generation and the
+manifest together in one SQLite transaction: readers see the old generation or the new one. Where
+readers use another backend (Milvus), its publisher runs next, under the same writer lock.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import fcntl
-import hashlib
 import logging
 import os
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
+
+import numpy as np
 
 import kb
 from kb.config import Settings
 from kb.index import audit
-from kb.index.report import DocumentChange, FileFailure, IndexReport
+from kb.index.plan import Candidate, ChangePlan, candidates_from_files, plan_changes
+from kb.index.prepare import PreparedDocument, prepare
+from kb.index.report import DocumentChange, FileFailure, IndexReport, PublishReport
 from kb.index.store import Store
 from kb.index.vectors import VectorIndex, factory_for, remove_stale, vector_file
-from kb.ingest import IngestError, SourceFile, Unreadable, discover, load
-from kb.ingest.chunking import chunk_document, context_line
+from kb.ingest import IngestError, Unreadable, discover
 from kb.model.embedder import Embedder
-from kb.reasons import Reason
-from kb.records import Chunk, Document, IndexManifest, ModelIdentity
+from kb.reasons import KbError, Reason
+from kb.records import Document, IndexManifest, ModelIdentity
 from kb.text import readable_name
-from kb.tokenize import tokenize
 
 log = logging.getLogger(__name__)
 
@@ -42,31 +43,16 @@ LAST_RUN_NAME = "last-run.json"
 STRICT_NOTE = "--strict: nothing was indexed"
 
 Progress = Callable[[str, int, int], None]
+# The step after a commit that makes another backend serve the new generation (kb.milvus.publisher_for).
+Publisher = Callable[[Settings, Progress | None], PublishReport]
 
 
-class IndexMismatchError(RuntimeError):
+class IndexMismatchError(KbError, RuntimeError):
     """The index was built with other settings; the message names them and says to rebuild."""
 
 
-class IndexBusyError(RuntimeError):
-    pass
-
-
-@dataclass(frozen=True)
-class Candidate:
-    """A document-to-be: its id, the hash of its raw content, and how to load it."""
-
-    doc_id: str
-    content_hash: str
-    source: str
-    load: Callable[[], Document]
-
-
-def candidates_from_files(files: Iterable[SourceFile], max_bytes: int | None = None) -> list[Candidate]:
-    return [
-        Candidate(f.doc_id, f.content_hash, readable_name(str(f.path)), lambda f=f: load(f.path, f.doc_id, max_bytes))
-        for f in files
-    ]
+class IndexBusyError(KbError, RuntimeError):
+    """Another process is writing this index."""
 
 
 def index_paths(
@@ -78,15 +64,13 @@ def index_paths(
     wait: bool = False,
     strict: bool = False,
     actor: str | None = None,
+    publisher: Publisher | None = None,
 ) -> IndexReport:
     paths = [Path(p) for p in paths] if paths else [settings.corpus_dir]
-    try:
-        found = discover(paths, settings.corpus_dir, settings.follow_symlinks)
-    except IngestError as exc:
-        raise ValueError(str(exc)) from exc
+    found = discover(paths, settings.corpus_dir, settings.follow_symlinks)
     candidates = candidates_from_files(found.files, settings.max_file_mb * 1024 * 1024)
     report = index_candidates(settings, candidates, found.scopes, rebuild, embedder, progress, wait, strict,
-                              actor=actor, unreadable=found.unreadable)
+                              actor=actor, unreadable=found.unreadable, publisher=publisher)
     report.skipped = [FileFailure.of(item.path, item.reason) for item in found.skipped]
     return report
 
@@ -103,12 +87,14 @@ def index_candidates(
     unique_content: bool = True,
     actor: str | None = None,
     unreadable: list[Unreadable] | None = None,
+    publisher: Publisher | None = None,
 ) -> IndexReport:
     """``strict``: the first file that cannot be indexed stops the run before anything is written.
     ``unique_content``: a file whose content is indexed under another name is refused (a judged
     test collection turns this off: there, equal texts under two ids are two documents).
     ``actor``: who asked, for the audit log; None (benchmarks, eval indexes) records nothing.
-    ``unreadable``: files and folders found but not taken; reported, and their documents kept."""
+    ``unreadable``: files and folders found but not taken; reported, and their documents kept.
+    ``publisher``: run after the commit (or after a no-op run, to finish a publish that died)."""
     unreadable = unreadable or []
     if strict and unreadable:
         first = unreadable[0]
@@ -138,6 +124,10 @@ def index_candidates(
                 audit.entry(actor, action, change.doc_id, change.kind, change.content_hash, change.detail, change.reason)
                 for change in report.changes
             ])
+        if publisher is not None:
+            # After the commit is on record: a publish that fails leaves a committed generation that the
+            # next run (a no-op one too) publishes again.
+            report.published = publisher(settings, progress)
     return report
 
 
@@ -150,10 +140,11 @@ def last_run(index_dir: Path) -> IndexReport | None:
 
 
 def remove_documents(
-    settings: Settings, doc_ids: list[str], wait: bool = False, actor: str | None = None
+    settings: Settings, doc_ids: list[str], wait: bool = False, actor: str | None = None,
+    publisher: Publisher | None = None,
 ) -> IndexReport:
     """Drop documents from the index whatever their files hold now."""
-    return index_candidates(settings, [], list(doc_ids), wait=wait, actor=actor)
+    return index_candidates(settings, [], list(doc_ids), wait=wait, actor=actor, publisher=publisher)
 
 
 def _write_atomically(path: Path, text: str) -> None:
@@ -181,85 +172,83 @@ def check_compatible(manifest: IndexManifest | None, identity: ModelIdentity, ch
         )
 
 
-def _covered(doc_id: str, prefixes: Iterable[str]) -> bool:
-    """Whether ``doc_id`` is one of ``prefixes`` or lies under one that names a folder (ends in /)."""
-    return any(doc_id == p or (p.endswith("/") or p == "") and doc_id.startswith(p) for p in prefixes)
-
-
-def _run(store, settings, embedder, candidates, scopes, rebuild, progress, strict, unique_content,
-         unreadable) -> IndexReport:
+def _run(store: Store, settings: Settings, embedder: Embedder, candidates: list[Candidate], scopes: list[str],
+         rebuild: bool, progress: Progress | None, strict: bool, unique_content: bool,
+         unreadable: list[Unreadable]) -> IndexReport:
+    """plan -> read -> prepare -> embed -> commit; each step's result feeds the next."""
     report = IndexReport()
     manifest = store.manifest()
     if not rebuild:
         check_compatible(manifest, embedder.identity, settings.chunking_identity())
-    stored = store.document_hashes()
-    seen = {c.doc_id for c in candidates}
-    # What could not be read is unknown, not gone: its documents keep their last indexed version.
-    unknown = [u.doc_id for u in unreadable]
     for item in unreadable:
         report.failed.append(FileFailure.of(item.path, item.reason))
         report.changes.append(DocumentChange(doc_id=item.doc_id, kind="failed", detail=item.message,
                                              reason=item.reason))
-    in_scope = [d for d in stored if _covered(d, scopes)]
-    removed = [d for d in in_scope if d not in seen and not _covered(d, unknown)]
-    removed_hashes = {stored[d] for d in removed}
-
-    todo: list[Document] = []
-    # Content already held under another name: the same text twice would only crowd results.
-    owner_of = {h: d for d, h in stored.items() if d not in removed}
-    for index, candidate in enumerate(candidates):
-        if progress:
-            progress("reading", index + 1, len(candidates))
-        if not rebuild and stored.get(candidate.doc_id) == candidate.content_hash:
-            report.unchanged += 1
-            continue
-        owner = (
-            owner_of.setdefault(candidate.content_hash, candidate.doc_id)
-            if unique_content and candidate.content_hash else None
-        )
-        try:
-            if owner and owner != candidate.doc_id:
-                raise IngestError(candidate.source, "duplicate", owner=owner)
-            doc = _load_with_page_progress(candidate, progress)
-        except (IngestError, OSError, ValueError) as exc:
-            reason = exc.reason if isinstance(exc, IngestError) else Reason(
-                code="unreadable", facts={"detail": readable_name(getattr(exc, "strerror", None) or str(exc))})
-            message = f"{candidate.source}: {reason.english()}"
-            if strict:
-                raise IngestError(candidate.source, reason.code, note=STRICT_NOTE, **reason.facts) from None
-            report.failed.append(FileFailure.of(candidate.source, reason))
-            report.changes.append(DocumentChange(doc_id=candidate.doc_id, kind="failed",
-                                                 content_hash=candidate.content_hash, detail=message, reason=reason))
-            log.info("%s", message)
-            # A file that cannot be read now keeps its last indexed version rather than vanishing.
-            continue
-        report.notes += [FileFailure.of(candidate.source, note) for note in doc.notes]
-        if candidate.doc_id in stored:
-            kind = "changed"
-        elif candidate.content_hash in removed_hashes:
-            kind = "renamed"
-        else:
-            kind = "added"
-        setattr(report, kind, getattr(report, kind) + 1)
-        report.changes.append(DocumentChange(doc_id=candidate.doc_id, kind=kind, content_hash=candidate.content_hash))
-        todo.append(doc)
-    report.removed = len(removed) - report.renamed
-    report.changes += [DocumentChange(doc_id=d, kind="removed", content_hash=stored[d]) for d in removed]
-
-    if rebuild:
-        removed = sorted(set(stored) - {d.doc_id for d in todo})
-    prepared = [_prepare(doc, settings) for doc in todo]
-    identity = embedder.identity
+    plan = plan_changes(store.document_hashes(), candidates, scopes, unreadable, rebuild, unique_content)
+    documents = _read(plan, report, progress, strict)
+    removed = sorted(set(plan.stored) - {d.doc_id for d in documents}) if rebuild else plan.removed
+    prepared = [prepare(doc, settings) for doc in documents]
     embedding_started = time.monotonic()
-    _embed_missing(store, embedder, identity.key(), prepared, report, settings, progress)
+    _embed_missing(store, embedder, prepared, report, settings, progress)
     report.embedding_seconds = time.monotonic() - embedding_started
 
+    if not prepared and not removed and manifest is not None and not rebuild \
+            and vector_file(settings.index_dir, manifest.generation).exists():
+        report.generation = manifest.generation
+    else:
+        report.generation = _commit(store, settings, embedder.identity, manifest, prepared, removed, progress)
+    return report
+
+
+def _read(plan: ChangePlan, report: IndexReport, progress: Progress | None, strict: bool) -> list[Document]:
+    """Loads what the plan reads; a file that cannot be read is reported and keeps its last indexed
+    version rather than vanishing (``strict``: the first one stops the run before anything is written)."""
+
+    def failed(candidate: Candidate, reason: Reason) -> None:
+        if strict:
+            raise IngestError(candidate.source, reason.code, note=STRICT_NOTE, **reason.facts)
+        message = f"{candidate.source}: {reason.english()}"
+        log.info("%s", message)
+        report.failed.append(FileFailure.of(candidate.source, reason))
+        report.changes.append(DocumentChange(doc_id=candidate.doc_id, kind="failed",
+                                             content_hash=candidate.content_hash, detail=message, reason=reason))
+
+    for candidate, owner in plan.duplicates:
+        failed(candidate, Reason(code="duplicate", facts={"owner": owner}))
+    documents = []
+    for index, planned in enumerate(plan.reads):
+        if progress:
+            progress("reading", index + 1, len(plan.reads))
+        try:
+            doc = _load_with_page_progress(planned.candidate, progress)
+        except (IngestError, OSError, ValueError) as exc:
+            failed(planned.candidate, exc.reason if isinstance(exc, IngestError) else Reason(
+                code="unreadable", facts={"detail": readable_name(getattr(exc, "strerror", None) or str(exc))}))
+            continue
+        report.notes += [FileFailure.of(planned.candidate.source, note) for note in doc.notes]
+        setattr(report, planned.kind, getattr(report, planned.kind) + 1)
+        report.changes.append(DocumentChange(doc_id=doc.doc_id, kind=planned.kind,
+                                             content_hash=planned.candidate.content_hash))
+        documents.append(doc)
+    report.unchanged = plan.unchanged
+    report.removed = len(plan.removed) - report.renamed
+    report.changes += [DocumentChange(doc_id=d, kind="removed", content_hash=plan.stored[d]) for d in plan.removed]
+    return documents
+
+
+def _commit(store: Store, settings: Settings, identity: ModelIdentity, manifest: IndexManifest | None,
+            prepared: list[PreparedDocument], removed: list[str], progress: Progress | None) -> int:
+    """One transaction: the documents' rows, the new generation's vector file and its manifest."""
     generation = (manifest.generation if manifest else 0) + 1
     target = vector_file(settings.index_dir, generation)
-    if not prepared and not removed and manifest is not None and not rebuild:
-        report.generation = manifest.generation
-        if vector_file(settings.index_dir, manifest.generation).exists():
-            return report
+
+    def write_vectors(ids: np.ndarray, vectors: np.ndarray) -> str:
+        factory = factory_for(len(ids))
+        if progress:
+            progress("writing vectors", len(ids), len(ids))
+        VectorIndex.build(ids, vectors, factory).save(target)
+        return factory
+
     new_manifest = IndexManifest(
         format_version=FORMAT_VERSION,
         kb_version=kb.__version__,
@@ -269,28 +258,13 @@ def _run(store, settings, embedder, candidates, scopes, rebuild, progress, stric
         generation=generation,
         built_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     )
-
-    def write_vectors(tx_store: Store) -> None:
-        ids, vectors = tx_store.chunk_vectors(identity.key(), identity.dimension)
-        if len(ids) != tx_store.chunk_count():
-            raise RuntimeError("some chunks have no embedding; the index was not changed")
-        factory = factory_for(len(ids))
-        new_manifest.vector_index = factory
-        tx_store.db.execute(
-            "UPDATE meta SET value = ? WHERE key = 'manifest'", (new_manifest.model_dump_json(),)
-        )
-        if progress:
-            progress("writing vectors", len(ids), len(ids))
-        VectorIndex.build(ids, vectors, factory).save(target)
-
     try:
-        store.commit_generation(prepared, removed, new_manifest, before_commit=write_vectors)
+        store.commit_generation(prepared, removed, new_manifest, write_vectors)
     except BaseException:
         target.unlink(missing_ok=True)
         raise
     remove_stale(settings.index_dir, generation)
-    report.generation = generation
-    return report
+    return generation
 
 
 def _load_with_page_progress(candidate: Candidate, progress: Progress | None) -> Document:
@@ -304,29 +278,12 @@ def _load_with_page_progress(candidate: Candidate, progress: Progress | None) ->
         ocr.page_progress.reset(token)
 
 
-def _prepare(doc: Document, settings: Settings) -> tuple[Document, list[Chunk], list[str], list[list[str]]]:
-    chunks = chunk_document(doc, settings.chunk_size, settings.chunk_overlap)
-    texts = [embed_text(doc.metadata.title, chunk) for chunk in chunks]
-    hashes = [hashlib.sha256(t.encode("utf-8")).hexdigest() for t in texts]
-    return doc, chunks, hashes, [tokenize(t) for t in texts]
-
-
-def embed_text(title: str, chunk: Chunk) -> str:
-    """What is embedded and tokenized for a chunk: its context line, then its text."""
-    return embed_text_from_context(context_line(title, chunk.heading_path), chunk.text)
-
-
-def embed_text_from_context(context: str, text: str) -> str:
-    return f"{context}\n{text}" if context else text
-
-
-def _embed_missing(store, embedder, model_key, prepared, report, settings, progress) -> None:
-    wanted: dict[str, str] = {}
-    total = 0
-    for doc, chunks, hashes, _ in prepared:
-        for chunk, text_hash in zip(chunks, hashes):
-            total += 1
-            wanted.setdefault(text_hash, embed_text(doc.metadata.title, chunk))
+def _embed_missing(store: Store, embedder: Embedder, prepared: list[PreparedDocument], report: IndexReport,
+                   settings: Settings, progress: Progress | None) -> None:
+    """Embeds the chunk texts the cache does not hold for this model, batch by batch."""
+    model_key = embedder.identity.key()
+    wanted = {c.embed_hash: c.embed_text for doc in prepared for c in doc.chunks}
+    total = sum(len(doc.chunks) for doc in prepared)
     cached = store.cached_hashes(model_key, wanted)
     missing = [(h, t) for h, t in wanted.items() if h not in cached]
     report.chunks_reused = total - len(missing)

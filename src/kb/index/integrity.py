@@ -9,7 +9,8 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from kb.config import Settings
-from kb.index.indexer import WriterLock, embed_text_from_context
+from kb.index.indexer import WriterLock
+from kb.index.prepare import embed_text_from_context
 from kb.index.store import Store
 from kb.index.vectors import VectorIndex, factory_for, vector_file
 from kb.tokenize import tokenize
@@ -136,8 +137,7 @@ def repair_index(settings: Settings, wait: bool = False) -> CheckReport:
                 factory = factory_for(len(ids))
                 VectorIndex.build(ids, vectors, factory).save(vector_file(settings.index_dir, manifest.generation))
                 if factory != manifest.vector_index:
-                    manifest.vector_index = factory
-                    db.execute("UPDATE meta SET value = ? WHERE key = 'manifest'", (manifest.model_dump_json(),))
+                    store.write_manifest(manifest.model_copy(update={"vector_index": factory}))
                 repaired.append(f"vectors-{manifest.generation}.faiss rebuilt ({len(ids)} vectors)")
                 db.execute("COMMIT")
             except BaseException:

@@ -30,6 +30,16 @@ class DocumentChange(BaseModel):
     reason: Reason | None = None
 
 
+class PublishReport(BaseModel):
+    """What the step after a commit did for another backend (Milvus): the generation it serves now."""
+
+    generation: int
+    published: bool  # False: the backend already served this generation
+    chunks: int = 0
+    seconds: float = 0.0
+    dropped: list[str] = []
+
+
 class IndexReport(BaseModel):
     added: int = 0
     changed: int = 0
@@ -50,6 +60,8 @@ class IndexReport(BaseModel):
     # Of ``seconds``: loading the model (when anything needed embedding) and embedding.
     embedding_seconds: float = 0.0
     finished_at: str = ""
+    # Where readers use Milvus: the publish that followed the commit.
+    published: PublishReport | None = None
 
     def summary(self) -> str:
         line = (

@@ -9,10 +9,11 @@ from pathlib import Path
 
 from kb.ingest.practices import detect_practices, kind_at
 from kb.ingest.structure import sections_from_text
+from kb.reasons import KbError
 from kb.records import DocumentMetadata, PracticeSpan
 
 
-class StoreError(RuntimeError):
+class StoreError(KbError, RuntimeError):
     pass
 
 

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-from kb.reasons import Reason
+from kb.reasons import KbError, Reason
 
 
-class IngestError(ValueError):
+class IngestError(KbError, ValueError):
     """A file cannot be read as a document: its path and a coded reason (kb.reasons words it, in
     English here and for the CLI, in Chinese on the page)."""
 

@@ -4,6 +4,6 @@ stays the writer's source of truth (hashes, embedding cache, audit). The reader 
 kb.search.milvus."""
 
 from kb.milvus.collections import MilvusError, connect
-from kb.milvus.publish import PublishReport, publish
+from kb.milvus.publish import publish, publisher_for
 
-__all__ = ["MilvusError", "PublishReport", "connect", "publish"]
+__all__ = ["MilvusError", "connect", "publish", "publisher_for"]

@@ -11,6 +11,8 @@ import re
 from pathlib import Path
 
 from kb.config import Settings
+from kb.reasons import KbError
+from kb.records import FILTER_FIELDS
 
 META_SUFFIX = "_meta"
 # VARCHAR fields hold at most 65,535 bytes: a JSON value is stored in parts of this many characters
@@ -20,13 +22,11 @@ PART_CHARS = 20_000
 # Lite's `standard` analyzer splits on non-word characters, so it sees exactly kb's tokens (see
 # README "Past one machine" for the comparison with Milvus's jieba analyzer on the raw text).
 ANALYZER = {"tokenizer": "standard"}
-FILTER_FIELDS = {"kind": "kind", "unit": "unit", "unit_type": "unit_type", "year": "year", "doc_type": "doc_type",
-                 "doc": "doc_id"}
 ROW_FIELDS = ["chunk_id", "doc_id", "ordinal", "text", "context", "heading_path", "start", "end", "unit", "unit_type",
               "page", "kind", "title", "year", "doc_type", "source"]
 
 
-class MilvusError(RuntimeError):
+class MilvusError(KbError, RuntimeError):
     """Milvus cannot be reached, or holds nothing kb published."""
 
 
@@ -72,11 +72,11 @@ def filter_expression(filters: dict[str, list[str]], within: list[int] | None) -
     if within is not None:
         clauses.append(f"chunk_id in {sorted({int(i) for i in within})}" if within else "chunk_id < 0")
     for field, values in filters.items():
-        column = FILTER_FIELDS.get(field)
-        if column is None:
-            raise ValueError(f"unknown filter field {field!r}; use one of {', '.join(FILTER_FIELDS)}")
-        literals = [str(int(v)) if field == "year" else json.dumps(str(v), ensure_ascii=False) for v in values]
-        clauses.append(f"{column} in [{', '.join(literals)}]")
+        spec = FILTER_FIELDS.get(field)
+        if spec is None or not spec.column:
+            raise ValueError(f"not a stored filter field: {field!r}")
+        literals = [str(int(v)) if spec.integer else json.dumps(str(v), ensure_ascii=False) for v in values]
+        clauses.append(f"{spec.column} in [{', '.join(literals)}]")
     return " and ".join(clauses)
 
 

@@ -10,9 +10,9 @@ import time
 from collections.abc import Callable
 
 import numpy as np
-from pydantic import BaseModel
 
 from kb.config import Settings
+from kb.index.report import PublishReport
 from kb.index.store import Store
 from kb.milvus.collections import (
     ANALYZER,
@@ -31,12 +31,10 @@ log = logging.getLogger(__name__)
 BATCH = 1000
 
 
-class PublishReport(BaseModel):
-    generation: int
-    published: bool  # False: Milvus already had this generation live
-    chunks: int = 0
-    seconds: float = 0.0
-    dropped: list[str] = []
+def publisher_for(settings: Settings) -> Callable | None:
+    """The step after each commit that the `search_backend` setting asks for (the indexer runs it under
+    its writer lock): Milvus's publish, or none where searchers read the index folder itself."""
+    return publish if settings.search_backend == "milvus" else None
 
 
 def publish(settings: Settings, progress: Callable[[str, int, int], None] | None = None) -> PublishReport:
@@ -142,7 +140,7 @@ def _write_meta(client, store: Store, manifest, name: str, vectors: np.ndarray) 
         "stats": store.stats(),
         "documents": store.documents(),
         "law_titles": store.law_titles(),
-        "catalogue": {"catalogue": catalogue.model_dump(mode="json"), "vectors": catalogue._vectors.tolist()},
+        "catalogue": catalogue.model_dump(mode="json"),
         # Last: a meta collection with a manifest is whole.
         "manifest": manifest.model_dump(mode="json"),
     }

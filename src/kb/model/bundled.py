@@ -74,7 +74,7 @@ def materialize(cache_dir: Path | None = None, packed_path: Path | None = None) 
             "prompts": {"query": QUERY_PROMPT, "passage": PASSAGE_PROMPT},
         }
         (work / MARKER).write_text(json.dumps(info, indent=2, ensure_ascii=False), encoding="utf-8")
-        _fsync_tree(work)
+        share_tree(work)
         try:
             os.rename(work, target)
         except OSError:
@@ -246,8 +246,13 @@ def compile_charsmap(mapping: dict[int, str]) -> bytes:
 
 
 
-def _fsync_tree(folder: Path) -> None:
-    for path in folder.rglob("*"):
-        if path.is_file():
+def share_tree(folder: Path) -> None:
+    """Readable by every user of the machine (the model cache is shared; mkdtemp makes a folder only
+    its owner may enter) and on disk before the folder is renamed into place."""
+    for path in [folder, *folder.rglob("*")]:
+        if path.is_dir():
+            path.chmod(0o755)
+        else:
+            path.chmod(0o644)
             with open(path, "rb") as handle:
                 os.fsync(handle.fileno())

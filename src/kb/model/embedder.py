@@ -19,6 +19,7 @@ from kb.config import DEFAULT_MODEL, Settings
 from kb.hashing import feed_file
 from kb.model import bundled
 from kb.model.runtime import OnnxRuntime, Runtime, TorchRuntime
+from kb.reasons import KbError
 from kb.records import ModelIdentity
 
 log = logging.getLogger(__name__)
@@ -32,7 +33,7 @@ PROMPT_PROFILES: list[tuple[str, str, str]] = [
 ]
 
 
-class ModelLoadError(RuntimeError):
+class ModelLoadError(KbError, RuntimeError):
     """The configured model cannot be loaded; the message says what to do."""
 
 

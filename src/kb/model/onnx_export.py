@@ -19,6 +19,7 @@ from pathlib import Path
 
 from kb.hashing import file_sha256
 from kb.model import bundled
+from kb.reasons import KbError
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +33,7 @@ OPSET = 17
 def onnx_path(folder: Path, precision: str) -> Path:
     """The graph file for ``precision`` (fp32 or int8), exporting or quantizing it on first use."""
     if precision not in PRECISIONS:
-        raise ValueError(f"the ONNX runtime runs fp32 or int8, not {precision}; use runtime = torch for it")
+        raise KbError(f"the ONNX runtime runs fp32 or int8, not {precision}; use runtime = torch for it")
     folder = Path(folder)
     target = folder / ONNX_FOLDER / precision
     if (target / GRAPH).is_file():
@@ -45,11 +46,7 @@ def onnx_path(folder: Path, precision: str) -> Path:
             _export(folder, work / GRAPH)
         else:
             _quantize(onnx_path(folder, "fp32"), work / GRAPH)
-        for path in work.iterdir():
-            path.chmod(0o644)  # the model cache is shared by every user of the machine
-            with open(path, "rb") as written:
-                os.fsync(written.fileno())
-        work.chmod(0o755)
+        bundled.share_tree(work)
         try:
             os.rename(work, target)
         except OSError:

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+from kb.reasons import KbError
+
 MAGIC = b"E5S1"
 Q4_BLOCK = 32
 Q4_BLOCK_BYTES = 2 + Q4_BLOCK // 2
@@ -39,7 +41,7 @@ EXPECTED_SHAPE = {
 }
 
 
-class PackedModelError(ValueError):
+class PackedModelError(KbError, ValueError):
     """The packed model file is not what kb expects; the message names the file and field."""
 
 

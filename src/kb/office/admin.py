@@ -19,6 +19,8 @@ import time
 from enum import Enum
 from pathlib import Path
 
+from kb.reasons import KbError
+
 MIN_PASSWORD_CHARS = 8
 # OWASP's floor for scrypt is N = 2^17 with r = 8 (128 MiB per hash): slow to guess offline.
 _SCRYPT = {"n": 2**17, "r": 8, "p": 1}
@@ -37,6 +39,10 @@ MAX_LOCKOUT_S = 900.0
 _CONFIG_KEY = "admin_password_hash"
 
 
+class PasswordError(KbError, ValueError):
+    """A new admin password kb will not take."""
+
+
 class Access(Enum):
     PASSWORD = "password"  # a password is configured: whoever knows it may manage
     LOOPBACK = "loopback"  # no password, page on loopback: management is open to this machine
@@ -45,7 +51,7 @@ class Access(Enum):
 
 def hash_password(password: str) -> str:
     if len(password) < MIN_PASSWORD_CHARS:
-        raise ValueError(f"the password needs at least {MIN_PASSWORD_CHARS} characters")
+        raise PasswordError(f"the password needs at least {MIN_PASSWORD_CHARS} characters")
     salt = os.urandom(16)
     n, r, p = _SCRYPT["n"], _SCRYPT["r"], _SCRYPT["p"]
     digest = _scrypt(password, salt, n, r, p, 32)

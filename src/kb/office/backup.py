@@ -25,16 +25,17 @@ import kb
 from kb.config import Settings
 from kb.hashing import file_sha256
 from kb.index import audit
-from kb.index.indexer import FORMAT_VERSION, WriterLock, index_paths
+from kb.index.indexer import FORMAT_VERSION, WriterLock
 from kb.index.store import DB_NAME, Store
 from kb.index.vectors import VectorIndex, remove_stale, vector_file
-from kb.reasons import Reason
+from kb.office.indexing import index_files
+from kb.reasons import KbError, Reason
 from kb.records import IndexManifest
 
 MANIFEST_NAME = "kb-backup.json"
 
 
-class BackupError(ValueError):
+class BackupError(KbError, ValueError):
     pass
 
 
@@ -151,7 +152,7 @@ def restore(settings: Settings, src: Path, rebuild: bool = False, actor: str | N
         if not problems:
             generation = _restore_index(src / "index", index_dir)
     if problems:
-        report = index_paths(settings, rebuild=True, embedder=embedder, wait=True)
+        report = index_files(settings, rebuild=True, embedder=embedder, wait=True)
         generation = report.generation
     result = RestoreReport(generation=generation, documents=info.documents, rebuilt=bool(problems),
                            corpus_moved_to=str(moved) if moved else None)
@@ -191,8 +192,7 @@ def _restore_index(backup_index: Path, index_dir: Path) -> int:
             try:
                 manifest = staged.manifest()
                 generation = max(current, manifest.generation) + 1
-                manifest.generation = generation
-                staged.db.execute("UPDATE meta SET value = ? WHERE key = 'manifest'", (manifest.model_dump_json(),))
+                staged.write_manifest(manifest.model_copy(update={"generation": generation}))
                 source = vector_file(backup_index, _backup_generation(backup_index))
                 target = vector_file(index_dir, generation)
                 temp = target.with_name(f".{target.name}.{os.getpid()}.tmp")

@@ -17,8 +17,9 @@ from pydantic import BaseModel, Field
 
 from kb.config import Settings
 from kb.index import audit
-from kb.index.indexer import IndexReport, index_paths, remove_documents
+from kb.index.report import IndexReport
 from kb.ingest import SKIPPED_NAMES, discover, doc_id_for, supported
+from kb.office.indexing import index_files, remove_indexed
 from kb.reasons import Reason
 
 UPLOAD_FOLDER = "uploads"
@@ -61,7 +62,7 @@ def safe_name(name: str) -> str:
 
 
 def add_files(settings: Settings, files: list[tuple[str, bytes]], actor: str | None = None) -> AddResult:
-    """Save uploads into ``<corpus>/uploads/``; index them with ``index_paths`` afterwards."""
+    """Save uploads into ``<corpus>/uploads/``; index them with ``index_files`` afterwards."""
     result = AddResult()
     log: list[audit.AuditEntry] = []
     limit = settings.max_file_mb * 1024 * 1024
@@ -112,7 +113,7 @@ def add_and_index(
     if not added.saved:
         return added, None
     paths = [Path(settings.corpus_dir) / doc_id for doc_id in added.saved]
-    return added, index_paths(settings, paths, embedder=embedder, progress=progress, wait=True, actor=actor)
+    return added, index_files(settings, paths, embedder=embedder, progress=progress, wait=True, actor=actor)
 
 
 def remove_document(settings: Settings, doc_id: str, actor: str | None = None) -> IndexReport:
@@ -121,7 +122,7 @@ def remove_document(settings: Settings, doc_id: str, actor: str | None = None) -
     path = (corpus / doc_id).resolve()
     if path.is_relative_to(corpus) and path.is_file():
         path.unlink()
-    return remove_documents(settings, [doc_id], wait=True, actor=actor)
+    return remove_indexed(settings, [doc_id], wait=True, actor=actor)
 
 
 def _save(folder: Path, name: str, data: bytes) -> Path:

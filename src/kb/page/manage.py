@@ -10,9 +10,10 @@ import streamlit as st
 
 from kb.config import Settings
 from kb.index import audit
-from kb.index.indexer import index_paths, last_run
+from kb.index.indexer import last_run
 from kb.ingest import LOADERS
 from kb.office.admin import Access, access
+from kb.office.indexing import index_files
 from kb.office.uploads import add_and_index, remove_document
 from kb.page.shared import (
     ModelLoader,
@@ -152,7 +153,7 @@ def manage_view(settings: Settings, searcher: Searcher, lock: threading.Lock, lo
     st.caption(f"把 {settings.corpus_dir} 中新增、修改、删除的文件同步到索引；检索在索引期间照常可用。")
     if st.button("重新索引文档目录", key="reindex"):
         bar, update = progress_bar("索引中…")
-        report = index_paths(settings, embedder=loader.wait(), progress=update, wait=True, actor=actor)
+        report = index_files(settings, embedder=loader.wait(), progress=update, wait=True, actor=actor)
         bar.empty()
         show_report(report)
 

@@ -7,14 +7,13 @@ import threading
 
 import streamlit as st
 
-from kb.config import Settings
+from kb.config import SEARCH_MODES, Settings
 from kb.page.hits import render_hit
 from kb.page.shared import DOCX, cached_searcher, download_name
 from kb.records import SearchResponse
 from kb.report import search_docx
 from kb.search import QueryError, Searcher
 
-MODES = {"混合": "hybrid", "语义": "semantic", "关键词": "keyword"}
 FACETS = {"unit": "发文单位", "unit_type": "单位类型", "year": "年份", "doc_type": "文件类型"}
 EXAMPLE = "哪个县组织委员帮农民打造大米品牌？"
 
@@ -22,8 +21,8 @@ EXAMPLE = "哪个县组织委员帮农民打造大米品牌？"
 def search_view(settings: Settings, searcher: Searcher, lock: threading.Lock, semantic: bool) -> None:
     with st.expander("检索方式与筛选", expanded=False):
         mode_column, weight_column, count_column = st.columns([2, 3, 1])
-        mode_label = mode_column.radio("检索方式", list(MODES), horizontal=True, key="mode")
-        mode = MODES[mode_label]
+        mode = mode_column.radio("检索方式", list(SEARCH_MODES), format_func=SEARCH_MODES.get, horizontal=True,
+                                 key="mode")
         weight = weight_column.slider(
             "语义权重（混合模式）", 0.0, 1.0, 0.5, 0.1, key="weight", disabled=mode != "hybrid",
             help="0 只看关键词，1 只看意思；两路得分各自归一化后按此权重相加。",

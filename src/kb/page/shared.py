@@ -13,9 +13,10 @@ from pathlib import Path
 import streamlit as st
 
 from kb.config import Settings
-from kb.index.indexer import IndexReport, index_paths
+from kb.index.report import IndexReport
 from kb.model.embedder import Embedder
 from kb.office.admin import Attempts
+from kb.office.indexing import index_files
 from kb.page.words import failure_reason, report_summary
 from kb.practices import warm as warm_practices
 from kb.search import Searcher
@@ -117,7 +118,7 @@ def progress_bar(label: str):
 def build_first_index(settings: Settings, loader: ModelLoader) -> None:
     st.info(f"首次使用：正在从 {settings.corpus_dir} 建立索引，完成后即可检索。")
     bar, update = progress_bar("正在加载语义模型…")
-    report = index_paths(settings, embedder=loader.wait(), progress=update, wait=True, actor="页面首次启动")
+    report = index_files(settings, embedder=loader.wait(), progress=update, wait=True, actor="页面首次启动")
     bar.empty()
     show_report(report)
 

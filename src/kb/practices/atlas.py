@@ -21,7 +21,7 @@ class MapPoint(BaseModel):
 def practice_map(catalogue: Catalogue) -> list[MapPoint]:
     """t-SNE keeps each practice's nearest neighbours near it, which is what a reader looks for
     here; the layout is seeded, so the same catalogue always gives the same map."""
-    vectors = catalogue._vectors
+    vectors = catalogue.vectors
     count = len(catalogue.practices)
     if count == 0 or not len(vectors):
         return []

@@ -39,9 +39,7 @@ def build_catalogue(store: Store) -> Catalogue:
     add_keywords(practices, words)
     themes = group_into_themes(practices, vectors, words)
     cards = [card for practice in practices for card in approach_cards(practice)]
-    catalogue = Catalogue(generation=manifest.generation, practices=practices, themes=themes, cards=cards)
-    catalogue._vectors = vectors
-    return catalogue
+    return Catalogue(generation=manifest.generation, practices=practices, themes=themes, cards=cards, vectors=vectors)
 
 
 # -- practices ---------------------------------------------------------------------------

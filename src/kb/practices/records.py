@@ -3,8 +3,18 @@ and the catalogue that holds them with one centred vector per practice."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import numpy as np
-from pydantic import BaseModel, Field, PrivateAttr
+from pydantic import BaseModel, Field, PlainSerializer, PlainValidator, WithJsonSchema
+
+# Rows of float32, one per practice: an array in Python, a list of lists in JSON.
+PracticeVectors = Annotated[
+    np.ndarray,
+    PlainValidator(lambda value: np.asarray(value, dtype=np.float32)),
+    PlainSerializer(lambda array: array.tolist(), when_used="json"),
+    WithJsonSchema({"type": "array", "items": {"type": "array", "items": {"type": "number"}}}),
+]
 
 
 class Figure(BaseModel):
@@ -72,9 +82,9 @@ class Catalogue(BaseModel):
     themes: list[Theme]
     cards: list[ApproachCard]
     # One unit vector per practice, in catalogue order: the mean of its chunk embeddings, less
-    # the mean of all practices, so that similarity reflects topic rather than shared genre.
-    # Kept as an array, not a field: the page asks for similar practices of every practice it shows.
-    _vectors: np.ndarray = PrivateAttr(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
+    # the mean of all practices, so that similarity reflects topic rather than shared genre. An
+    # array (the page asks for similar practices of every practice it shows), a list in JSON.
+    vectors: PracticeVectors = Field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
 
     def practice(self, practice_id: str) -> Practice:
         for practice in self.practices:
@@ -85,9 +95,9 @@ class Catalogue(BaseModel):
     def similar(self, practice_id: str, count: int = 5) -> list[SimilarPractice]:
         """The closest practices of other units: a unit's own practices are no news to it."""
         target = self.practice(practice_id)
-        if not len(self._vectors):
+        if not len(self.vectors):
             return []
-        scores = self._vectors @ self._vectors[self.practices.index(target)]
+        scores = self.vectors @ self.vectors[self.practices.index(target)]
         found = []
         for index in np.argsort(-scores):
             other = self.practices[int(index)]

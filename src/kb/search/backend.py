@@ -1,6 +1,7 @@
-"""Where a searcher's passages, vectors and keyword index live: a small protocol, and a factory keyed
-on the `search_backend` setting. `local` reads the index folder (SQLite + FAISS, one machine); `milvus`
-reads what `kb index` published to a Milvus server (many machines, no local files)."""
+"""Where a searcher's passages, vectors and keyword index live: a small protocol (its factory,
+kb.search.searcher.open_backend, is keyed on the `search_backend` setting). `local` reads the index
+folder (SQLite + FAISS, one machine); `milvus` reads what `kb index` published to a Milvus server
+(many machines, no local files)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ from typing import Protocol
 import numpy as np
 from pydantic import BaseModel
 
-from kb.config import Settings
 from kb.practices import Catalogue
 from kb.records import IndexManifest
 
@@ -76,13 +76,3 @@ class SearchBackend(Protocol):
     def section_text(self, chunk_id: int) -> str: ...
 
     def close(self) -> None: ...
-
-
-def open_backend(settings: Settings) -> SearchBackend:
-    if settings.search_backend == "milvus":
-        from kb.search.milvus import MilvusBackend
-
-        return MilvusBackend(settings)
-    from kb.search.local import LocalBackend
-
-    return LocalBackend(settings)

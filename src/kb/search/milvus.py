@@ -174,9 +174,9 @@ class MilvusBackend:
 
     def catalogue(self) -> Catalogue:
         stored = self._meta_values["catalogue"]
-        catalogue = Catalogue.model_validate(stored["catalogue"])
-        catalogue._vectors = np.asarray(stored["vectors"], dtype=np.float32)
-        return catalogue
+        if "vectors" in stored and "practices" not in stored:  # published before vectors were a field
+            stored = {**stored["catalogue"], "vectors": stored["vectors"]}
+        return Catalogue.model_validate(stored)
 
     def neighbour_ids(self, chunk_id: int, before: int, after: int) -> list[int]:
         row = self._by_id([chunk_id], ["doc_id", "ordinal"]).get(int(chunk_id))

@@ -3,11 +3,14 @@ and the error type for input the user must fix."""
 
 from __future__ import annotations
 
+from kb.config import SEARCH_MODES
+from kb.reasons import KbError
+
 MAX_QUERY_TERMS = 64
-MODES = ("hybrid", "semantic", "keyword")
+MODES = tuple(SEARCH_MODES)
 
 
-class QueryError(ValueError):
+class QueryError(KbError, ValueError):
     pass
 
 

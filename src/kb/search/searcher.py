@@ -11,12 +11,12 @@ from functools import cached_property
 
 import numpy as np
 
-from kb.config import SearchMode, Settings
+from kb.config import MODEL_MODES, SearchMode, Settings
 from kb.index.indexer import check_compatible
 from kb.model.embedder import Embedder
 from kb.practices import Catalogue, MapPoint, practice_map
 from kb.records import Hit, RetrieverScore, SearchResponse
-from kb.search.backend import Scope, SearchBackend, open_backend
+from kb.search.backend import Scope, SearchBackend
 from kb.search.filters import check_filters
 from kb.search.floor import centred_similarities, coverage, distinctive, idf, is_weak
 from kb.search.fusion import convex, rrf
@@ -26,6 +26,17 @@ from kb.text import clean_text
 from kb.tokenize import tokenize
 
 SHORT_QUERY_CHARS = 2
+
+
+def open_backend(settings: Settings) -> SearchBackend:
+    """The backend the `search_backend` setting names."""
+    if settings.search_backend == "milvus":
+        from kb.search.milvus import MilvusBackend
+
+        return MilvusBackend(settings)
+    from kb.search.local import LocalBackend
+
+    return LocalBackend(settings)
 
 
 def _one_snapshot(method):
@@ -136,7 +147,7 @@ class Searcher:
         keyword: list[tuple[int, float]] = []
         pending = None
         query_vector = None
-        if mode in ("hybrid", "semantic"):
+        if mode in MODEL_MODES:
             self.check_model()
             if mode == "hybrid":
                 # SQLite (or the Milvus client) and the model's runtime both release the GIL: the
