@@ -3,12 +3,15 @@ the seed article plus two laws, built once per test session."""
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import dataclasses
 import os
 import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -17,6 +20,48 @@ import pytest
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def _session_cache() -> Path:
+    """A cache folder of this test session's own (OCR results, Streamlit's static files, anything kb
+    caches), so tests never write into the user's ~/.cache/kb. The converted model, which takes half a
+    minute and 900 MB to make, is taken from the machine's cache by hard links where it is there
+    already; readable by every user, as the `nobody` test needs."""
+    machine_models = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "kb" / "models"
+    cache = Path(tempfile.mkdtemp(prefix="kb-test-cache-"))
+    cache.chmod(0o755)
+    models = cache / "kb" / "models"
+    models.mkdir(parents=True)
+    for path in (cache / "kb", models):
+        path.chmod(0o755)
+    for folder in machine_models.glob("*-v*") if machine_models.is_dir() else ():
+        if folder.is_dir() and not folder.name.startswith("."):
+            try:
+                shutil.copytree(folder, models / folder.name, copy_function=_link_or_copy)
+                for path in (models / folder.name).rglob("*"):
+                    if path.is_dir():
+                        path.chmod(0o755)
+                (models / folder.name).chmod(0o755)
+            except OSError:
+                shutil.rmtree(models / folder.name, ignore_errors=True)  # converted again on first use
+    atexit.register(shutil.rmtree, cache, True)
+    return cache
+
+
+def _link_or_copy(source: str, target: str) -> None:
+    """Big files by hard link (on another file system, a copy); small ones copied; readable by all."""
+    if os.path.getsize(source) > 1 << 20:
+        try:
+            os.link(source, target)
+        except OSError:
+            shutil.copy2(source, target)
+    else:
+        shutil.copy2(source, target)
+    # A link shares its mode with the machine's file: 0644 is what kb writes there itself (share_tree).
+    os.chmod(target, 0o644)
+
+
+os.environ["XDG_CACHE_HOME"] = str(_session_cache())
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "corpus"
@@ -90,18 +135,50 @@ def searcher(seed_index, embedder):
     searcher.close()
 
 
-# The `kb` command run as a user runs it: a real process with no KB_* variables of the developer.
+# The `kb` command as a real process, with no KB_* variables of the developer: for what only a process
+# shows (start-up, exit on a signal, another user, the terminal's encoding, servers).
 KB = [sys.executable, "-m", "kb"]
 
 
-def kb(*args: str, index_dir: Path | None = None, cwd: Path | None = None, check: bool = True,
-       env_extra: dict[str, str] | None = None):
+@dataclasses.dataclass
+class Ran:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def kb_process(*args: str, index_dir: Path | None = None, cwd: Path | None = None, check: bool = True,
+               env_extra: dict[str, str] | None = None) -> Ran:
     env = {k: v for k, v in os.environ.items() if not k.startswith("KB_")}
     env["HF_HUB_OFFLINE"] = "1"
     if index_dir is not None:
         env["KB_INDEX_DIR"] = str(index_dir)
     env.update(env_extra or {})
     result = subprocess.run([*KB, *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=600, check=False)
+    return _checked(Ran(result.returncode, result.stdout, result.stderr), args, check)
+
+
+def kb(*args: str, index_dir: Path | None = None, cwd: Path | None = None, check: bool = True,
+       env_extra: dict[str, str] | None = None) -> Ran:
+    """The `kb` command run in this process by click's runner: the same command line, exit code,
+    stdout and stderr as a user gets, without a new interpreter's start-up (about 70 tests run it)."""
+    from click.testing import CliRunner
+
+    from kb.cli import main
+
+    env = {"KB_INDEX_DIR": str(index_dir) if index_dir is not None else None, **(env_extra or {})}
+    with contextlib.chdir(cwd or Path.cwd()):
+        result = CliRunner().invoke(main, list(args), env=env, catch_exceptions=True)
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        # What a process would print: the traceback of an exception the command did not handle.
+        import traceback
+
+        trace = "".join(traceback.format_exception(result.exception))
+        return _checked(Ran(1, result.stdout, result.stderr + trace), args, check)
+    return _checked(Ran(result.exit_code, result.stdout, result.stderr), args, check)
+
+
+def _checked(result: Ran, args, check: bool) -> Ran:
     if check and result.returncode != 0:
         raise AssertionError(f"kb {' '.join(args)} exited {result.returncode}:\n{result.stdout}\n{result.stderr}")
     return result
@@ -115,27 +192,36 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def kb_serve(env_extra: dict[str, str]):
-    """`kb serve` as a user starts it, on a free port, until its page answers; stopped after."""
-    port = free_port()
+    """`kb serve` as a user starts it, on a free port, until its page answers; stopped after.
+    Streamlit takes a port number, not 0: when another process took the port meanwhile, the server
+    ends at once and the next free port is tried."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("KB_")}
     env.update(HF_HUB_OFFLINE="1", **env_extra)
-    process = subprocess.Popen([*KB, "serve", "--port", str(port)], env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            if urllib.request.urlopen(url + "_stcore/health", timeout=2).status == 200:
-                break
-        except OSError:
-            if time.monotonic() > deadline or process.poll() is not None:
-                process.kill()
-                pytest.fail("kb serve did not answer within 120 s:\n" + process.stdout.read())
-            time.sleep(0.2)
+    for _ in range(3):
+        port = free_port()
+        process = subprocess.Popen([*KB, "serve", "--port", str(port)], env=env, stdout=subprocess.PIPE,
+                                   stderr=subprocess.STDOUT, text=True)
+        url = f"http://127.0.0.1:{port}/"
+        if _answers(url + "_stcore/health", process, deadline=time.monotonic() + 120):
+            break
+        output = process.stdout.read()
+        if "already in use" not in output:
+            pytest.fail("kb serve did not answer within 120 s:\n" + output)
     try:
         yield url
     finally:
         stop(process)
+
+
+def _answers(url: str, process: subprocess.Popen, deadline: float) -> bool:
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            if urllib.request.urlopen(url, timeout=2).status == 200:
+                return True
+        except OSError:
+            time.sleep(0.2)
+    process.kill()
+    return False
 
 
 def stop(process: subprocess.Popen) -> None:

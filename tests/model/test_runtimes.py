@@ -34,6 +34,7 @@ def test_the_default_runtime_is_onnx_with_its_checksum_recorded(embedder):
     assert set(recorded) == {"model.onnx", "model.onnx.data"}
 
 
+@pytest.mark.slow  # ~45 s: torch loaded beside ONNX for 200 texts; .ci/run runs it
 def test_onnx_and_torch_agree(embedder, torch_embedder):
     """fp32 through ONNX Runtime vs torch: cosine mean ≥ 0.9999 and min ≥ 0.999 on real texts, so
     both runtimes are one model identity and share every stored vector."""

@@ -77,7 +77,7 @@ def test_filters_by_unit_type(page):
 
 
 def test_modes_and_weight(page):
-    page.radio(key="mode").set_value("关键词").run()
+    page.radio(key="mode").set_value("keyword").run()
     assert page.slider(key="weight").disabled
     page.text_input(key="query").input("人民调解协议").run()
     assert any(s.value.startswith("相关政策法规") for s in page.subheader)
@@ -85,7 +85,7 @@ def test_modes_and_weight(page):
 
 
 def test_nothing_found_suggests_the_other_mode(page):
-    page.radio(key="mode").set_value("关键词").run()
+    page.radio(key="mode").set_value("keyword").run()
     page.text_input(key="query").input("qwertyuiopzxcv").run()
     assert any("没有找到结果" in w.value and "语义" in w.value for w in page.warning)
 
