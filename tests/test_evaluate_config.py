@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
-from conftest import FULL_STARD, STARD
+from support import FULL_STARD, STARD
 
 from kb.config import Settings
 from kb.evaluate import (

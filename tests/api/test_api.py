@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
-import csv
 import io
 import json
 import os
@@ -20,7 +19,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import DATA, KB, ROOT, kb, stop
+from support import KB, ROOT, kb, seed_queries, stop
 
 TOKEN = "test-token-for-management"
 
@@ -61,11 +60,6 @@ def api(seed_index, tmp_path_factory):
         yield url, folder
 
 
-def _seed_queries() -> list[str]:
-    with open(DATA / "seed_queries.tsv", encoding="utf-8") as handle:
-        return [row["query"] for row in csv.DictReader(handle, delimiter="\t")]
-
-
 def test_health_says_the_generation_and_that_the_model_is_warm(api):
     health = httpx.get(api[0] + "/health").json()
     assert health["status"] == "ok" and health["generation"] >= 1 and health["model_ready"] is True
@@ -73,7 +67,7 @@ def test_health_says_the_generation_and_that_the_model_is_warm(api):
 
 def test_the_api_and_kb_search_json_give_the_same_hits(api, seed_index, tmp_path):
     url, folder = api
-    questions = _seed_queries()
+    questions = [query for query, _ in seed_queries()]
     (tmp_path / "q.txt").write_text("\n".join(questions) + "\n", encoding="utf-8")
     printed = [json.loads(line) for line in kb("search", "--queries", str(tmp_path / "q.txt"), "-k", "5",
                                                index_dir=folder / "index").stdout.splitlines()]
@@ -162,7 +156,7 @@ def test_exports_open_in_word_and_excel(api):
 
 def test_concurrent_requests_are_answered_side_by_side(api):
     url = api[0]
-    questions = _seed_queries()[:20]
+    questions = [query for query, _ in seed_queries()][:20]
     with httpx.Client(base_url=url, timeout=120) as client:
         alone = {q: [h["chunk_id"] for h in client.get("/search", params={"q": q, "k": 3}).json()["hits"]]
                  for q in questions[:5]}

@@ -6,7 +6,7 @@ import json
 import shutil
 
 import pytest
-from conftest import STARD, kb
+from support import STARD, kb
 
 
 def test_index_search_show_stats(tmp_path, fixture_corpus):

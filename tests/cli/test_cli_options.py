@@ -11,7 +11,7 @@ import shlex
 import shutil
 
 import pytest
-from conftest import ROOT, kb
+from support import ROOT, kb
 
 from kb.records import FILTER_FIELDS
 from kb.search import QueryError, check_filters, parse_filters, resolve_unit

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import SEED, kb
+from support import SEED, kb
 
 from kb.config import Settings
 from kb.index.indexer import index_paths

@@ -13,7 +13,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from conftest import DATA, ROOT, kb
+from support import DATA, ROOT, kb
 
 from kb.config import Settings
 from kb.index.indexer import index_paths
@@ -79,7 +79,9 @@ def test_a_folder_that_cannot_be_read_keeps_its_documents(embedder):
     """As root every folder can be read, so `kb index` runs as nobody here, as an office account would
     (in a folder of /tmp nobody may enter: pytest's own temp folders are root's alone)."""
     as_nobody = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", sys.executable]
-    probe = subprocess.run([*as_nobody, "-c", "import kb"], capture_output=True, timeout=60, check=False)
+    # kb and its model as nobody would use them (the session's model cache is readable by all users).
+    probe = subprocess.run([*as_nobody, "-m", "kb", "model", "info"], capture_output=True, timeout=120, check=False,
+                           env={k: v for k, v in os.environ.items() if not k.startswith("KB_")}, cwd="/")
     if probe.returncode != 0:  # a checkout under a private home folder: nobody cannot run this kb
         pytest.skip(f"nobody cannot run {sys.executable} with kb: {probe.stderr.decode(errors='replace')[-200:]}")
     work = Path(tempfile.mkdtemp(prefix="kb-unreadable-"))

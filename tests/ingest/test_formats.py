@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import DATA, SEED
+from support import DATA, SEED
 
 from kb.config import Settings
 from kb.index.indexer import index_paths

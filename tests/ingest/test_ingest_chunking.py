@@ -5,7 +5,7 @@ from __future__ import annotations
 from itertools import pairwise
 
 import pytest
-from conftest import CORPUS, SEED
+from support import CORPUS, SEED
 
 from kb.ingest import IngestError, discover, load
 from kb.ingest.chunking import chunk_document, context_line

@@ -9,8 +9,8 @@ import re
 import shutil
 
 import pytest
-from conftest import DATA
 from pypdf import PdfReader
+from support import DATA
 
 from kb.config import Settings
 from kb.index.indexer import index_paths

@@ -4,7 +4,6 @@ never see half a generation, a publish killed with -9 and finished by the next `
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import shutil
@@ -17,7 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import DATA, KB, free_port, kb, kb_serve
+from support import KB, free_port, kb, kb_serve, seed_queries
 
 pytest.importorskip("milvus_lite")
 
@@ -61,11 +60,6 @@ def _milvus(settings: Settings, uri: str) -> Settings:
     return settings.model_copy(update={"search_backend": "milvus", "milvus_uri": uri})
 
 
-def _seed_queries() -> list[tuple[str, str]]:
-    with open(DATA / "seed_queries.tsv", encoding="utf-8") as handle:
-        return [(row["query"], row["unit"]) for row in csv.DictReader(handle, delimiter="\t")]
-
-
 @pytest.fixture(scope="module")
 def published(seed_index, tmp_path_factory, embedder):
     """The seed and two laws published to a Milvus Lite folder, and a searcher of each backend."""
@@ -81,7 +75,7 @@ def published(seed_index, tmp_path_factory, embedder):
 def test_seed_questions_give_the_local_answers(published):
     local, milvus = published
     dense_same, keyword_overlap, hybrid_same, first_same = 0, [], 0, 0
-    queries = _seed_queries()
+    queries = seed_queries()
     for query, _ in queries:
         ids = {}
         for mode in ("semantic", "keyword", "hybrid"):

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import SEED, STARD
+from support import SEED, STARD
 from tokenizers import Tokenizer
 
 from kb.model import bundled

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import SEED
+from support import SEED
 from test_model import _real_texts
 
 from kb.config import Settings

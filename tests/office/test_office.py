@@ -13,9 +13,9 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, kb
 from streamlit import config as streamlit_config
 from streamlit.testing.v1 import AppTest
+from support import ROOT, kb
 
 from kb.config import Settings
 from kb.index import audit

@@ -13,7 +13,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import kb_serve
+from support import kb_serve
 
 from kb.ingest import LOADERS
 

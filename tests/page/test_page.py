@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from conftest import ROOT
 from streamlit.testing.v1 import AppTest
+from support import ROOT
 
 from kb.config import Settings
 from kb.model.embedder import ModelLoadError
+from kb.page import shared
 from kb.page.shared import model_loader
 
 APP = str(ROOT / "app.py")
@@ -158,12 +159,9 @@ def _first_section_titles(at: AppTest) -> list[str]:
 
 
 def test_seed_questions_through_the_page(bundled_page):
-    import csv
+    from support import seed_queries
 
-    from conftest import DATA
-
-    with open(DATA / "seed_queries.tsv", encoding="utf-8") as handle:
-        queries = [(row["query"], row["unit"]) for row in csv.DictReader(handle, delimiter="\t")]
+    queries = seed_queries()
     first, misses = 0, []
     for query, unit in queries:
         bundled_page.text_input(key="query").input(query).run()
@@ -189,8 +187,9 @@ def test_sections_and_the_no_result_message(bundled_page):
 
 
 def test_first_visit_shows_loading_and_keyword_search_works_meanwhile(seed_index, monkeypatch):
-    # Settings no other test uses: this page gets a loader of its own, started by this visit.
-    monkeypatch.setenv("KB_TOP_K", "7")
+    # A process whose model no visit has loaded yet, whichever tests ran before: this visit starts it.
+    monkeypatch.setattr(shared, "_loaders", {})
+    shared.cached_searcher.clear()
     monkeypatch.setenv("KB_INDEX_DIR", str(seed_index.index_dir))
     monkeypatch.setenv("KB_CORPUS_DIR", str(seed_index.corpus_dir))
     at = AppTest.from_file(APP, default_timeout=120).run()

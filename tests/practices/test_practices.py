@@ -8,7 +8,7 @@ import io
 import json
 
 import pytest
-from conftest import kb
+from support import kb
 
 from kb.index.store import Store
 from kb.practices import BOILERPLATE, Practice, approach_cards, export, figures_in

@@ -7,7 +7,7 @@ import io
 import docx
 import openpyxl
 import pytest
-from conftest import kb
+from support import kb
 
 from kb.report import cards_docx, catalogue_xlsx, practices_docx, search_docx
 

@@ -9,7 +9,7 @@ import json
 import shutil
 
 import pytest
-from conftest import DATA, FIXTURE_LAWS, SEED, kb
+from support import DATA, FIXTURE_LAWS, SEED, kb
 
 from kb.config import Settings
 from kb.index.indexer import index_paths
