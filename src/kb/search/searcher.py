@@ -15,13 +15,12 @@ from kb.config import MODEL_MODES, SearchMode, Settings
 from kb.index.indexer import check_compatible
 from kb.model.embedder import Embedder
 from kb.practices import Catalogue, MapPoint, practice_map
-from kb.records import Hit, RetrieverScore, SearchResponse
+from kb.records import Hit, SearchResponse
 from kb.search.backend import Scope, SearchBackend
 from kb.search.filters import check_filters
-from kb.search.floor import centred_similarities, coverage, distinctive, idf, is_weak
-from kb.search.fusion import convex, rrf
-from kb.search.kinds import group_by_kind, names_a_law, pick_per_kind
+from kb.search.kinds import group_by_kind, names_a_law
 from kb.search.query import MODES, QueryError
+from kb.search.stages import Candidate, Retrieved, fuse, hydrate, judge, select
 from kb.text import clean_text
 from kb.tokenize import tokenize
 
@@ -143,6 +142,19 @@ class Searcher:
         scope = Scope(filters=filters, within=self.theme_chunk_ids(themes) if themes else None)
         tokens = tokenize(query)
 
+        retrieved = self._retrieve(mode, query, tokens, depth, scope)
+        candidates = fuse(mode, retrieved, self.settings, semantic_weight, keyword_weight)
+        law_first = grouped and names_a_law(query, tokens, self.law_titles())
+        kinds = self.backend.kinds([c.chunk_id for c in candidates]) if grouped else None
+        hits = judge(self._hydrate(select(candidates, k, kinds), retrieved), self.settings)
+        groups = group_by_kind(hits, law_first) if grouped else []
+        return SearchResponse(
+            query=query, mode=mode, hits=[hit for group in groups for hit in group.hits] if grouped else hits,
+            seconds=time.perf_counter() - started, generation=self.generation, notices=notices, groups=groups,
+            law_first=law_first,
+        )
+
+    def _retrieve(self, mode: str, query: str, tokens: list[str], depth: int, scope: Scope) -> Retrieved:
         semantic: list[tuple[int, float]] = []
         keyword: list[tuple[int, float]] = []
         pending = None
@@ -160,35 +172,11 @@ class Searcher:
             keyword = pending.result()
         elif mode == "keyword":
             keyword = self._keyword(query, tokens, depth, scope)
+        return Retrieved(tokens=tokens, semantic=semantic, keyword=keyword, query_vector=query_vector)
 
-        fused = self._fuse(mode, semantic, keyword, semantic_weight, keyword_weight)
-        law_first = False
-        if grouped:
-            law_first = names_a_law(query, tokens, self.law_titles())
-            fused = pick_per_kind(fused, self.backend.kinds([i for i, _ in fused]), k)
-        else:
-            fused = fused[:k]
-        hits = self._hits(fused, semantic, keyword, tokens, query_vector)
-        groups = group_by_kind(hits, law_first) if grouped else []
-        return SearchResponse(
-            query=query, mode=mode, hits=[hit for group in groups for hit in group.hits] if grouped else hits,
-            seconds=time.perf_counter() - started, generation=self.generation, notices=notices, groups=groups,
-            law_first=law_first,
-        )
-
-    def _fuse(self, mode, semantic, keyword, semantic_weight, keyword_weight) -> list[tuple[int, float]]:
-        if mode == "semantic":
-            return semantic
-        if mode == "keyword":
-            return keyword
-        weights = {
-            "semantic": self.settings.semantic_weight if semantic_weight is None else semantic_weight,
-            "keyword": self.settings.keyword_weight if keyword_weight is None else keyword_weight,
-        }
-        if self.settings.fusion == "convex":
-            return convex({"semantic": semantic, "keyword": keyword}, weights)
-        return rrf({"semantic": [i for i, _ in semantic], "keyword": [i for i, _ in keyword]}, weights,
-                   self.settings.rrf_k)
+    def _hydrate(self, candidates: list[Candidate], retrieved: Retrieved) -> list[Hit]:
+        return hydrate(candidates, self.backend, retrieved, self.passage_count(),
+                       self.mean_vector() if retrieved.query_vector is not None else None)
 
     def _keyword(self, query: str, tokens: list[str], depth: int, scope: Scope) -> list[tuple[int, float]]:
         results = self.backend.keyword(tokens, depth, scope) if tokens else []
@@ -215,7 +203,8 @@ class Searcher:
         if vector is None:
             raise QueryError(f"no chunk {chunk_id} in the index")
         semantic = [(i, s) for i, s in self.backend.dense(vector, k + 1, Scope()) if i != chunk_id][:k]
-        hits = self._hits(semantic, semantic, [], [], vector)
+        retrieved = Retrieved(tokens=[], semantic=semantic, keyword=[], query_vector=vector)
+        hits = judge(self._hydrate(fuse("semantic", retrieved, self.settings), retrieved), self.settings)
         return SearchResponse(
             query=f"more like #{chunk_id}", mode="semantic", hits=hits,
             seconds=time.perf_counter() - started, generation=self.generation,
@@ -270,57 +259,6 @@ class Searcher:
         ids = self.backend.neighbour_ids(chunk_id, before, after)
         rows = self.backend.rows(ids)
         return [rows[i] for i in ids]
-
-    def _hits(self, fused, semantic, keyword, tokens, query_vector=None) -> list[Hit]:
-        ids = [chunk_id for chunk_id, _ in fused]
-        rows = self.backend.rows(ids)
-        chunk_tokens = self.backend.tokens(ids) if tokens else {}
-        passages = self.passage_count()
-        frequencies = self.backend.document_frequencies(tokens) if tokens else {}
-        weights = {term: idf(count, passages) for term, count in frequencies.items()}
-        telling = set(distinctive(frequencies, frequencies, passages))
-        similarities = {}
-        if query_vector is not None:
-            similarities = centred_similarities(query_vector, self.backend.vectors_of(ids), self.mean_vector())
-        semantic_at = {i: RetrieverScore(rank=r, score=s) for r, (i, s) in enumerate(semantic, start=1)}
-        keyword_at = {i: RetrieverScore(rank=r, score=s) for r, (i, s) in enumerate(keyword, start=1)}
-        hits = []
-        for chunk_id, score in fused:
-            row = rows.get(chunk_id)
-            if row is None:  # deleted between the two reads; the next refresh drops it
-                continue
-            present = chunk_tokens.get(chunk_id, set())
-            lowered = row["text"].lower()
-            matched = [t for t in dict.fromkeys(tokens) if t in present and t in lowered]
-            covered = coverage(tokens, present, weights)
-            similarity = similarities.get(chunk_id)
-            hits.append(
-                Hit(
-                    chunk_id=chunk_id,
-                    doc_id=row["doc_id"],
-                    document=row["title"],
-                    unit=row["unit"],
-                    unit_type=row["unit_type"],
-                    year=row["year"],
-                    doc_type=row["doc_type"],
-                    heading_path=row["heading_path"],
-                    text=row["text"],
-                    start=row["start"],
-                    end=row["end"],
-                    page=row["page"],
-                    score=float(score),
-                    semantic=semantic_at.get(chunk_id),
-                    keyword=keyword_at.get(chunk_id),
-                    matched_terms=[t for t in matched if t in telling],
-                    kind=row["kind"],
-                    similarity=similarity,
-                    coverage=covered,
-                    weak=is_weak(similarity, covered, self.settings.floor_similarity,
-                                 self.settings.floor_coverage if similarity is not None
-                                 else self.settings.floor_keyword_coverage),
-                )
-            )
-        return hits
 
     def close(self) -> None:
         if "_keyword_worker" in self.__dict__:

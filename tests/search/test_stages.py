@@ -1,0 +1,61 @@
+"""The read side's stages one by one: fuse keeps each retriever's rank, select keeps fused order
+within kinds, hydrate reads what the judgement needs, judge applies the floor."""
+
+from __future__ import annotations
+
+from kb.config import Settings
+from kb.records import OTHER, POLICY, PRACTICE, Hit
+from kb.search.stages import Candidate, Retrieved, fuse, hydrate, judge, select
+
+RETRIEVED = Retrieved(tokens=["委员"], semantic=[(7, 0.9), (3, 0.8), (5, 0.1)], keyword=[(3, 12.0), (9, 4.0)])
+
+
+def test_fuse_keeps_each_retrievers_rank_beside_the_fused_score():
+    fused = fuse("hybrid", RETRIEVED, Settings())
+    # Min-max per retriever: 3 is high in both, 7 first in one; the last of each list scores 0 (ties by id).
+    assert [c.chunk_id for c in fused] == [3, 7, 5, 9]
+    by_id = {c.chunk_id: c for c in fused}
+    assert (by_id[3].semantic.rank, by_id[3].keyword.rank) == (2, 1)
+    assert by_id[7].keyword is None and by_id[9].semantic is None
+    assert all(0.0 <= c.score <= 1.0 for c in fused)
+
+
+def test_fuse_in_one_mode_is_that_retrievers_ranking():
+    assert [(c.chunk_id, c.score) for c in fuse("semantic", RETRIEVED, Settings())] == RETRIEVED.semantic
+    keyword = fuse("keyword", RETRIEVED, Settings())
+    assert [c.chunk_id for c in keyword] == [3, 9] and keyword[0].semantic.rank == 2
+    rrf = fuse("hybrid", RETRIEVED, Settings(fusion="rrf"))
+    assert rrf[0].chunk_id == 3 and {c.chunk_id for c in rrf} == {3, 5, 7, 9}
+
+
+def test_select_takes_k_overall_or_k_of_each_kind_in_fused_order():
+    candidates = [Candidate(i, 1.0 - i / 10) for i in range(6)]
+    assert [c.chunk_id for c in select(candidates, 2)] == [0, 1]
+    kinds = {0: POLICY, 1: POLICY, 2: POLICY, 3: PRACTICE, 4: OTHER, 5: PRACTICE}
+    assert [c.chunk_id for c in select(candidates, 2, kinds)] == [0, 1, 3, 4, 5]
+
+
+def test_hydrate_reads_texts_and_evidence_and_skips_a_vanished_chunk(searcher):
+    response = searcher.search("五常大米品牌", mode="keyword", k=3)
+    ids = [hit.chunk_id for hit in response.hits]
+    tokens = ["五常", "大米", "品牌"]
+    retrieved = Retrieved(tokens=tokens, semantic=[], keyword=[(i, 1.0) for i in ids])
+    hits = hydrate([Candidate(i, 1.0) for i in [*ids, 10**9]], searcher.backend, retrieved,
+                   searcher.passage_count(), None)
+    assert [hit.chunk_id for hit in hits] == ids  # the id no chunk has is left out
+    first = hits[0]
+    assert first.unit == "五常市政协" and "五常" in first.text and first.similarity is None
+    assert first.coverage > 0.5 and {"五常", "大米"} <= set(first.matched_terms)
+    assert not any(hit.weak for hit in hits)  # hydrate reads evidence; judging is the next stage
+
+
+def _hit(similarity, coverage) -> Hit:
+    return Hit(chunk_id=1, doc_id="d", document="d", unit="", unit_type="", year=None, doc_type="", heading_path=[],
+               text="", start=0, end=0, page=None, score=0.0, semantic=None, keyword=None, kind=PRACTICE,
+               matched_terms=[], similarity=similarity, coverage=coverage)
+
+
+def test_judge_marks_hits_under_the_floor_weak():
+    settings = Settings()
+    hits = judge([_hit(0.9, 0.0), _hit(0.1, 0.9), _hit(0.1, 0.1), _hit(None, 0.1), _hit(None, 0.9)], settings)
+    assert [hit.weak for hit in hits] == [False, False, True, True, False]
