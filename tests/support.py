@@ -37,6 +37,12 @@ def seed_queries() -> list[tuple[str, str]]:
         return [(row["query"], row["unit"]) for row in csv.DictReader(handle, delimiter="\t")]
 
 
+def paraphrase_queries() -> list[tuple[str, str]]:
+    """60 questions about the seed's practices (three each) in other words than the text's, with the unit."""
+    with open(DATA / "paraphrase_queries.tsv", encoding="utf-8") as handle:
+        return [(row["query"], row["unit"]) for row in csv.DictReader(handle, delimiter="\t")]
+
+
 def out_of_domain() -> list[str]:
     """Questions from other worlds (cookery, sports…), which must find nothing strong."""
     lines = (DATA / "out_of_domain.txt").read_text(encoding="utf-8").splitlines()
