@@ -116,3 +116,29 @@ def test_eval_on_a_small_beir_set(tmp_path):
     assert again["index"]["chunks_embedded"] == 0 and again["index"]["unchanged"] == len(kept)
     table = kb("eval", str(folder), "-q", "--mode", "hybrid", index_dir=tmp_path / "index").stdout
     assert "nDCG@10" in table and "hybrid" in table
+
+
+def test_a_bug_prints_its_traceback_and_a_full_disk_one_line(seed_index, monkeypatch):
+    """kb's own errors are one line (above); anything else is a bug, shown whole with a request to
+    report it; what the machine refused (a full disk) is one line naming the file."""
+    import errno
+
+    from kb.search import Searcher
+
+    def bug(self, *args, **kwargs):
+        raise ZeroDivisionError("a bug in kb")
+
+    monkeypatch.setattr(Searcher, "search", bug)
+    result = kb("search", "委员", index_dir=seed_index.index_dir, check=False)
+    assert result.returncode == 1
+    assert "Traceback" in result.stderr and "ZeroDivisionError: a bug in kb" in result.stderr
+    assert "this is a bug in kb" in result.stderr
+
+    def full(self, *args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", "/srv/kb/index/kb.sqlite3")
+
+    monkeypatch.setattr(Searcher, "search", full)
+    result = kb("search", "委员", index_dir=seed_index.index_dir, check=False)
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert lines == ["Error: /srv/kb/index/kb.sqlite3: No space left on device"]
