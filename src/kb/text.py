@@ -70,3 +70,13 @@ def trimmed(text: str, start: int, end: int) -> tuple[int, int]:
     while end > start and text[end - 1].isspace():
         end -= 1
     return start, end
+
+
+# What a spreadsheet reads as the start of a formula (OWASP's list for CSV injection: = + - @, tab, CR).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def inert_cell(value):
+    """A CSV cell no spreadsheet will run: text that opens like a formula gets a leading apostrophe,
+    which Excel and WPS show as text and hide. Numbers and other values pass as they are."""
+    return "'" + value if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value

@@ -70,3 +70,35 @@ def test_cli_writes_word_and_excel(seed_index, tmp_path):
     nowhere = kb("search", "律师", "--format", "docx", "-o", str(tmp_path / "no" / "x.docx"),
                  index_dir=seed_index.index_dir, check=False)
     assert nowhere.returncode == 2 and "cannot write" in nowhere.stderr
+
+
+HOSTILE = ('=HYPERLINK("http://example.invalid/x","点击查看详情")', "+1+2", "-3+4", "@SUM(A1)", "\t=1", "\r=1")
+
+
+def _hostile(catalogue):
+    """The catalogue with text from a hostile document: a formula in each field that reaches an export."""
+    first, *rest = catalogue.practices
+    bad = first.model_copy(update={"title": HOSTILE[0], "unit": "=1+2政协", "lead": HOSTILE[1],
+                                   "theme": HOSTILE[2], "document_title": HOSTILE[3], "keywords": [HOSTILE[4]]})
+    themes = [theme.model_copy(update={"name": HOSTILE[5]}) for theme in catalogue.themes]
+    return catalogue.model_copy(update={"practices": [bad, *rest], "themes": themes})
+
+
+def test_no_export_cell_is_a_live_formula(catalogue):
+    """Every text cell of the workbook is stored as text (with Excel's quote prefix where it opens like a
+    formula); every CSV cell that opens like one starts with an apostrophe."""
+    import csv
+
+    from kb.practices import export
+
+    hostile = _hostile(catalogue)
+    book = openpyxl.load_workbook(io.BytesIO(catalogue_xlsx(hostile)))
+    texts = [cell for sheet in book for row in sheet.iter_rows() for cell in row if isinstance(cell.value, str)]
+    assert all(cell.data_type == "s" for cell in texts)
+    risky = [cell for cell in texts if cell.value.startswith(("=", "+", "-", "@", "\t", "\r"))]
+    assert {cell.value for cell in risky} >= {HOSTILE[0], "=1+2政协", HOSTILE[1], HOSTILE[2], HOSTILE[3]}
+    assert all(cell.quotePrefix for cell in risky)
+    rows = list(csv.DictReader(io.StringIO(export(hostile, "csv").lstrip("\ufeff"))))
+    cells = [value for row in rows for value in row.values()]
+    assert not [value for value in cells if value.startswith(("=", "+", "-", "@", "\t", "\r"))]
+    assert {"'" + HOSTILE[0], "'=1+2政协", "'" + HOSTILE[1], "'" + HOSTILE[2], "'" + HOSTILE[3]} <= set(cells)

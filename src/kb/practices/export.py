@@ -8,6 +8,7 @@ import json
 
 from kb.practices.cards import card_markdown
 from kb.practices.records import Catalogue, Practice
+from kb.text import inert_cell
 
 EXPORT_FORMATS = ("csv", "md", "json")
 _COLUMNS = ("practice_id", "unit", "unit_type", "year", "title", "lead", "figures", "keywords", "theme",
@@ -27,7 +28,8 @@ def export(catalogue: Catalogue, fmt: str) -> str:
         out = io.StringIO()
         writer = csv.DictWriter(out, fieldnames=_COLUMNS)
         writer.writeheader()
-        writer.writerows(rows)
+        # Text from documents is data: a heading such as =HYPERLINK(…) must not become a live formula.
+        writer.writerows({key: inert_cell(value) for key, value in row.items()} for row in rows)
         # Excel reads a CSV as the local code page unless it starts with a BOM.
         return "\ufeff" + out.getvalue()
     return _markdown(catalogue)

@@ -8,6 +8,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 
 from kb.practices.records import Catalogue
+from kb.text import FORMULA_STARTS
 
 _PRACTICE_COLUMNS = (("单位", 28), ("单位类型", 10), ("年份", 8), ("标题", 40), ("主题", 24), ("概要", 60),
                      ("关键数字", 50), ("关键词", 30), ("来源文件", 40))
@@ -37,6 +38,9 @@ def catalogue_xlsx(catalogue: Catalogue) -> bytes:
 
 
 def _format(sheet, columns) -> None:
+    """Widths, a bold header, wrapped text; and every text cell stored as text: openpyxl writes a string
+    that starts with "=" as a formula, and text from documents (a heading =HYPERLINK(…), a unit =1+2政协)
+    must never run in Excel or WPS."""
     for index, (_, width) in enumerate(columns, start=1):
         sheet.column_dimensions[sheet.cell(row=1, column=index).column_letter].width = width
     for cell in sheet[1]:
@@ -44,4 +48,7 @@ def _format(sheet, columns) -> None:
     for row in sheet.iter_rows(min_row=2):
         for cell in row:
             cell.alignment = Alignment(wrap_text=True, vertical="top")
+            if isinstance(cell.value, str):
+                cell.data_type = "s"
+                cell.quotePrefix = cell.value.startswith(FORMULA_STARTS)
     sheet.freeze_panes = "A2"
