@@ -80,3 +80,14 @@ def inert_cell(value):
     """A CSV cell no spreadsheet will run: text that opens like a formula gets a leading apostrophe,
     which Excel and WPS show as text and hide. Numbers and other values pass as they are."""
     return "'" + value if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value
+
+
+# ASCII punctuation that Markdown (CommonMark, GFM), Streamlit's :colour[…] and :emoji: directives and its
+# KaTeX ($…$) give meaning to; a backslash before any of them makes it a plain character.
+_MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|~:$<>&\"'=^])")
+
+
+def markdown_text(value: str) -> str:
+    """Text from a document, shown as text wherever the page renders Markdown: no link, image, colour,
+    formula, emphasis or HTML that a heading or a file name brings along is ever rendered or fetched."""
+    return _MARKDOWN_SPECIALS.sub(r"\\\1", value)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from streamlit.testing.v1 import AppTest
 from support import ROOT
@@ -258,3 +260,42 @@ def test_times_are_local(page, searcher):
     first = table["文档"][0]
     assert table["索引时间"][0] == local_time(stored[first], "Asia/Shanghai")
     assert "T" not in table["索引时间"][0] and "+" not in table["索引时间"][0]
+
+
+HOSTILE_REVIEW = """# 某市政协系统创新工作综述
+
+## 青山县政协 ![图](http://127.0.0.1:9/t.png) [点此领奖](javascript:alert(1)) :red[红字] $x^2$ **粗体** 委员议事厅
+
+青山县政协在每个乡镇设立委员议事厅 <img src=http://127.0.0.1:9/a.png>，委员每月接待群众，![片](http://127.0.0.1:9/b.png)
+全年接待群众 300 余人次，[详情](http://127.0.0.1:9/c) 形成“1+3”议事模式，即 1 个议事厅 3 类议题 :red[注意]。
+"""
+
+
+def test_text_from_a_document_renders_as_text(tmp_path, monkeypatch, embedder):
+    """A heading and a lead carrying an image, links, a colour directive, a formula and emphasis: every
+    Markdown element the page shows renders (as CommonMark renders it) without an image, a link or any
+    markup from the document, and holds no unescaped Streamlit directive."""
+    from markdown_it import MarkdownIt
+
+    from kb.index.indexer import index_paths
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "review.md").write_text(HOSTILE_REVIEW, encoding="utf-8")
+    settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index")
+    index_paths(settings, embedder=embedder)
+    shared.cached_searcher.clear()
+    at = _open_page(settings, monkeypatch)
+    at.text_input(key="query").input("委员议事厅接待群众").run()
+    assert not at.exception, at.exception
+    markdown = MarkdownIt()
+    texts = [m.value for m in at.markdown if not m.value.lstrip().startswith("<")]  # kb's own HTML blocks
+    texts += [e.label for e in at.expander] + [c.value for c in at.caption]
+    assert any("青山县政协" in text for text in texts)
+    for text in texts:
+        rendered = markdown.render(text)
+        assert "<img" not in rendered and "<a " not in rendered and "<strong>粗体" not in rendered, text
+        # Streamlit's own syntax beyond CommonMark: a colour directive and KaTeX, unless escaped.
+        assert not re.search(r"(?<!\\):red\[|(?<!\\)\$x", text), text
+    blocks = [m.value for m in at.markdown if m.value.lstrip().startswith("<div")]
+    assert blocks and all("<img" not in block and "<a " not in block for block in blocks)

@@ -11,7 +11,7 @@ import streamlit as st
 from kb.practices import Catalogue, card_markdown
 from kb.records import PRACTICE, Hit
 from kb.search import Searcher, plain_reasons, score_details, term_spans
-from kb.text import with_ellipsis
+from kb.text import markdown_text, with_ellipsis
 
 
 def highlighted(text: str, terms: list[str]) -> str:
@@ -36,7 +36,7 @@ def _where(hit: Hit) -> str:
 
 def hit_title(hit: Hit, rank: int) -> str:
     where = _where(hit)
-    return f"**{rank}. {html.escape(hit.known_as or '—')}**" + (f" · {html.escape(where)}" if where else "")
+    return f"**{rank}. {markdown_text(hit.known_as or '—')}**" + (f" · {markdown_text(where)}" if where else "")
 
 
 def render_hit(searcher: Searcher, lock: threading.Lock, hit: Hit, rank: int, catalogue: Catalogue) -> None:
@@ -53,7 +53,7 @@ def render_hit(searcher: Searcher, lock: threading.Lock, hit: Hit, rank: int, ca
         with st.expander("上下文与全文"):
             _context(searcher, lock, hit)
         if card:
-            with st.expander(f"方法卡片：{card.name}"):
+            with st.expander(f"方法卡片：{markdown_text(card.name)}"):
                 st.markdown(card_markdown(card))
         st.button("相似段落", key=f"similar-{hit.chunk_id}", on_click=show_similar, args=(hit.chunk_id,))
 

@@ -3,7 +3,6 @@ practices), then by unit and theme with similar practices and approach cards, ea
 
 from __future__ import annotations
 
-import html
 import threading
 
 import altair as alt
@@ -15,6 +14,7 @@ from kb.page.shared import DOCX, XLSX, download_name
 from kb.practices import Catalogue, Practice, card_markdown, export, matching
 from kb.report import cards_docx, catalogue_xlsx, practices_docx
 from kb.search import Searcher
+from kb.text import markdown_text
 
 
 def learn_view(settings: Settings, searcher: Searcher, lock: threading.Lock) -> None:
@@ -37,7 +37,7 @@ def learn_view(settings: Settings, searcher: Searcher, lock: threading.Lock) -> 
     theme = right.selectbox("主题", list(sizes), index=None, placeholder="全部主题", key="learn-theme",
                             format_func=lambda name: f"{name}（{sizes[name]} 项）")
     for practice in matching(catalogue.practices, unit, theme):
-        with st.expander(f"{practice.unit}：{practice.title}"):
+        with st.expander(markdown_text(f"{practice.unit}：{practice.title}")):
             _render_practice(settings, catalogue, practice)
     st.subheader("方法卡片")
     st.caption("文中定义的编号模式（如“45721”）及各数字对应的内容，只取自原文；原文没有说明的数字会注明。")
@@ -99,17 +99,18 @@ def _downloads(settings: Settings, catalogue: Catalogue) -> None:
 
 
 def _render_practice(settings: Settings, catalogue: Catalogue, practice: Practice) -> None:
-    st.caption(f"{practice.document_title} · {practice.year or '年份不详'} · {practice.unit_type or '—'} · 主题：{practice.theme}")
-    st.markdown(practice.lead)
+    st.caption(markdown_text(f"{practice.document_title} · {practice.year or '年份不详'} · {practice.unit_type or '—'}"
+                             f" · 主题：{practice.theme}"))
+    st.markdown(markdown_text(practice.lead))
     if practice.figures:
-        st.markdown("**关键数字**\n" + "\n".join(f"- {html.escape(f.text)}" for f in practice.figures))
-    st.markdown(f"**关键词** {'、'.join(practice.keywords)}")
+        st.markdown("**关键数字**\n" + "\n".join(f"- {markdown_text(f.text)}" for f in practice.figures))
+    st.markdown(f"**关键词** {markdown_text('、'.join(practice.keywords))}")
     similar = catalogue.similar(practice.practice_id, 3)
     if similar:
         lines = []
         for other in similar:
             shared = f"（共同关键词：{'、'.join(other.shared_keywords)}）" if other.shared_keywords else ""
-            lines.append(f"- {html.escape(other.unit)}：{html.escape(other.title)}{shared}")
+            lines.append(f"- {markdown_text(f'{other.unit}：{other.title}{shared}')}")
         st.markdown("**谁还做过类似的**\n" + "\n".join(lines))
     for card in catalogue.cards:
         if card.practice_id == practice.practice_id:

@@ -32,7 +32,7 @@ from kb.page.words import (
 )
 from kb.reasons import Reason
 from kb.search import Searcher
-from kb.text import local_time
+from kb.text import local_time, markdown_text
 
 
 def _manager(settings: Settings) -> str | None:
@@ -136,9 +136,9 @@ def manage_view(settings: Settings, searcher: Searcher, lock: threading.Lock, lo
         )
         bar.empty()
         for item in added.duplicates:
-            st.warning(f"{item.name}：{chinese_reason(item.reason)}")
+            st.warning(markdown_text(f"{item.name}：{chinese_reason(item.reason)}"))
         for item in added.refused:
-            st.error(f"{item.name}：未导入（{chinese_reason(item.reason)}）")
+            st.error(markdown_text(f"{item.name}：未导入（{chinese_reason(item.reason)}）"))
         if report:
             show_report(report)
 
@@ -147,7 +147,7 @@ def manage_view(settings: Settings, searcher: Searcher, lock: threading.Lock, lo
                           label_visibility="collapsed")
     if doomed and st.button("删除所选文档", key="remove"):
         report = remove_document(settings, doomed, actor=actor)
-        st.success(f"已删除 {doomed}（现为第 {report.generation} 版索引）")
+        st.success(markdown_text(f"已删除 {doomed}（现为第 {report.generation} 版索引）"))
 
     st.subheader("重新索引")
     st.caption(f"把 {settings.corpus_dir} 中新增、修改、删除的文件同步到索引；检索在索引期间照常可用。")

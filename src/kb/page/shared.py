@@ -20,6 +20,7 @@ from kb.office.indexing import index_files
 from kb.page.words import failure_reason, report_summary
 from kb.practices import warm as warm_practices
 from kb.search import Searcher
+from kb.text import markdown_text
 from kb.tokenize import tokenize
 
 log = logging.getLogger(__name__)
@@ -126,9 +127,9 @@ def build_first_index(settings: Settings, loader: ModelLoader) -> None:
 def show_report(report: IndexReport) -> None:
     st.success(f"索引完成：{report_summary(report)}。")
     for failure in report.failed:
-        st.error(f"未能导入 {Path(failure.path).name}：{failure_reason(failure)}")
+        st.error(markdown_text(f"未能导入 {Path(failure.path).name}：{failure_reason(failure)}"))
     for note in report.notes:
-        st.warning(f"{Path(note.path).name}：{failure_reason(note)}")
+        st.warning(markdown_text(f"{Path(note.path).name}：{failure_reason(note)}"))
     if report.skipped:
         st.info("跳过了不是 kb 读取的类型的文件：" + "、".join(Path(s.path).name for s in report.skipped[:20])
                 + (f" 等 {len(report.skipped)} 个" if len(report.skipped) > 20 else ""))

@@ -8,6 +8,7 @@ import re
 from pydantic import BaseModel
 
 from kb.practices.records import ApproachCard, ApproachPart, Practice
+from kb.text import markdown_text
 
 _CN_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
 
@@ -199,11 +200,13 @@ def _strip_lead(first: str, longest_other: int) -> str:
 
 
 def card_markdown(card: ApproachCard) -> str:
-    lines = [f"### {card.name}（{card.unit}）", ""]
+    """The card in Markdown; every word from the document escaped, so the card shows them as text."""
+    lines = [f"### {markdown_text(card.name)}（{markdown_text(card.unit)}）", ""]
     for part in card.parts:
         if part.described:
-            lines.append(f"- **{part.number}** 个{part.category}：{'、'.join(part.items)}")
+            items = "、".join(markdown_text(item) for item in part.items)
+            lines.append(f"- **{part.number}** 个{markdown_text(part.category)}：{items}")
         else:
             lines.append(f"- **{part.number}**：原文未说明")
-    lines += ["", "出处：", *[f"> {passage}" for passage in card.passages]]
+    lines += ["", "出处：", *[f"> {markdown_text(passage)}" for passage in card.passages]]
     return "\n".join(lines)
