@@ -4,6 +4,7 @@ test failed before its fix."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -287,3 +288,28 @@ def test_twenty_kinds_of_bad_input_are_named_and_every_good_file_indexed(tmp_pat
         assert set(store.document_hashes()) == set(good)
     finally:
         store.close()
+
+
+def test_odd_numbers_and_odd_question_files_are_named_not_tracebacks(seed_index, tmp_path):
+    """A chunk id or a log length past 64 bits, a NaN weight, a UTF-16 questions file and a line that
+    is nothing but control characters: each is one named line, never a traceback."""
+    import math
+
+    index = str(seed_index.index_dir)
+    for args in (["show", "99999999999999999999999999"], ["log", "-n", "99999999999999999999"]):
+        result = kb(*args, "--index-dir", index, check=False)
+        assert result.returncode == 2 and "Traceback" not in result.stderr and "range" in result.stderr, result.stderr
+    searcher = Searcher(seed_index)
+    try:
+        with pytest.raises(QueryError, match="semantic_weight"):
+            searcher.search("委员", semantic_weight=math.nan)
+    finally:
+        searcher.close()
+    questions = tmp_path / "questions.txt"
+    questions.write_bytes("五常大米品牌\n\n\x01\x02\n律师委员\n".encode("utf-16"))
+    result = kb("search", "--queries", str(questions), "--mode", "keyword", "-k", "1", "--index-dir", index, check=False)
+    answers = [json.loads(line) for line in result.stdout.splitlines()]
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert [a.get("query") for a in answers] == ["五常大米品牌", "\x01\x02", "律师委员"]
+    assert answers[1] == {"line": 3, "query": "\x01\x02", "error": "the query is empty"}
+    assert answers[0]["hits"] and answers[2]["hits"]

@@ -96,7 +96,7 @@ def _say_published(settings, published) -> None:
 def search(ctx, query, queries_file, mode, top_k, kinds, filters, flat, as_json, fmt, output):
     """Find the passages that answer QUERY: practices first, then the laws and policies behind them
     (laws first when QUERY names a law or an article); weak matches are marked."""
-    from kb.search import Searcher, parse_filters
+    from kb.search import QueryError, Searcher, parse_filters
 
     if (query is None) == (queries_file is None):
         fail("give a QUERY or --queries FILE (not both)")
@@ -112,10 +112,18 @@ def search(ctx, query, queries_file, mode, top_k, kinds, filters, flat, as_json,
         searcher.warm(mode)  # loading the model and jieba's dictionary is start-up, not the search
         startup = time.perf_counter() - STARTED
         if queries_file:
-            for question in _questions(queries_file):
-                response = searcher.search(question, mode=mode, k=top_k, filters=wanted, grouped=not flat)
+            refused = 0
+            for number, question in _questions(queries_file):
+                try:
+                    response = searcher.search(question, mode=mode, k=top_k, filters=wanted, grouped=not flat)
+                except QueryError as exc:  # this line is said, the rest of the file still answered
+                    refused += 1
+                    click.echo(json.dumps({"line": number, "query": question, "error": str(exc)}, ensure_ascii=False))
+                    continue
                 click.echo(response.model_dump_json(include={"query", "mode", "seconds", "generation", "hits",
                                                              "law_first", "notices"}))
+            if refused:
+                sys.exit(1)
             return
         response = searcher.search(query, mode=mode, k=top_k, filters=wanted, grouped=not flat)
     finally:
@@ -152,15 +160,22 @@ def search(ctx, query, queries_file, mode, top_k, kinds, filters, flat, as_json,
                f"start-up {startup:.1f} s")
 
 
-def _questions(path: Path) -> list[str]:
-    """One question per line, or BEIR's queries.jsonl ({"_id", "text"} per line)."""
-    lines = [line.strip() for line in path.read_text(encoding="utf-8-sig").splitlines() if line.strip()]
-    if path.suffix == ".jsonl":
+def _questions(path: Path) -> list[tuple[int, str]]:
+    """(line number, question): one question per line, or BEIR's queries.jsonl ({"_id", "text"} per
+    line). Read as kb reads documents (UTF-8, UTF-16 with its byte-order mark, GB18030); blank lines skipped."""
+    from kb.ingest.text import decode
+
+    lines = [(number, line.strip()) for number, line in enumerate(decode(path.read_bytes(), path).splitlines(), 1)
+             if line.strip()]
+    if path.suffix != ".jsonl":
+        return lines
+    questions = []
+    for number, line in lines:
         try:
-            return [json.loads(line)["text"] for line in lines]
+            questions.append((number, json.loads(line)["text"]))
         except (ValueError, KeyError, TypeError) as exc:
-            fail(f"{path}: not a queries.jsonl with a \"text\" on every line ({exc})")
-    return lines
+            fail(f"{path}, line {number}: not a queries.jsonl line with a \"text\" ({exc})")
+    return questions
 
 
 def _print_hit(rank: int, hit) -> None:
@@ -194,7 +209,7 @@ def _highlight(text: str, terms: list[str]) -> str:
 
 
 @main.command()
-@click.argument("chunk_id", type=int)
+@click.argument("chunk_id", type=click.IntRange(0, 2**63 - 1))
 @click.option("--context", "around", type=click.IntRange(0, 20), default=1, show_default=True,
               help="Neighbouring chunks to show on each side.")
 @click.option("--json", "as_json", is_flag=True)

@@ -318,7 +318,7 @@ class WriterLock:
             holder = self.handle.read().strip() or "unknown"
             self.handle.close()
             raise IndexBusyError(
-                f"index busy: {self.path.parent} is being written by pid {holder}; try again or pass --wait"
+                f"index busy: {self.path.parent.resolve()} is being written by pid {holder}; try again or pass --wait"
             ) from None
         self.handle.seek(0)
         self.handle.truncate()

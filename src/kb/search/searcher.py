@@ -5,6 +5,7 @@ scales that cannot be compared; hits carry their kind and whether they fall unde
 from __future__ import annotations
 
 import functools
+import math
 import time
 from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
@@ -134,6 +135,9 @@ class Searcher:
         query = clean_text(query or "").strip()
         if not query:
             raise QueryError("the query is empty")
+        for name, weight in (("semantic_weight", semantic_weight), ("keyword_weight", keyword_weight)):
+            if weight is not None and not (math.isfinite(weight) and weight >= 0):
+                raise QueryError(f"{name} must be a number ≥ 0, not {weight!r}")
         k = k or self.settings.top_k
         depth = max(self.settings.candidates, k)
         filters = filters or {}
