@@ -313,3 +313,32 @@ def test_odd_numbers_and_odd_question_files_are_named_not_tracebacks(seed_index,
     assert [a.get("query") for a in answers] == ["五常大米品牌", "\x01\x02", "律师委员"]
     assert answers[1] == {"line": 3, "query": "\x01\x02", "error": "the query is empty"}
     assert answers[0]["hits"] and answers[2]["hits"]
+
+
+def test_a_damaged_vector_file_or_database_is_named_never_a_traceback(seed_index, tmp_path):
+    """A truncated vectors-N.faiss: every mode still answers (the vectors come from SQLite) and `kb check`
+    names the file. A database whose header was overwritten: one line saying what to do."""
+    index_dir = tmp_path / "index"
+    shutil.copytree(seed_index.index_dir, index_dir)
+    vectors = next(index_dir.glob("vectors-*.faiss"))
+    vectors.write_bytes(vectors.read_bytes()[: vectors.stat().st_size // 2])
+    searcher = Searcher(seed_index.model_copy(update={"index_dir": index_dir}))
+    try:
+        for mode in ("hybrid", "semantic", "keyword"):
+            assert searcher.search("律师委员公益法律服务", mode=mode, k=3).hits[0].unit == "市政协社会和法制委员会", mode
+    finally:
+        searcher.close()
+    checked = kb("check", "--index-dir", str(index_dir), check=False)
+    assert checked.returncode == 1 and "Traceback" not in checked.stderr + checked.stdout
+    assert vectors.name in checked.stdout, checked.stdout
+
+    database = index_dir / "kb.sqlite3"
+    for suffix in ("-wal", "-shm"):
+        (index_dir / f"kb.sqlite3{suffix}").unlink(missing_ok=True)
+    with open(database, "r+b") as handle:
+        handle.write(b"\x00not a database, overwritten\x00" * 4)
+    for args in (["search", "委员"], ["check"], ["stats"]):
+        result = kb(*args, "--index-dir", str(index_dir), check=False)
+        lines = [line for line in result.stderr.splitlines() if line.strip()]
+        assert result.returncode == 2 and len(lines) == 1, (args, result.stderr)
+        assert str(database) in lines[0] and "kb restore" in lines[0], lines[0]

@@ -7,6 +7,7 @@ import errno
 import functools
 import logging
 import os
+import sqlite3
 import sys
 import time
 import traceback
@@ -26,6 +27,8 @@ from kb.text import from_terminal
 # What the machine refused rather than what kb got wrong: said in one line with the path, as a user
 # can fix them (free space, permissions, a read-only disk).
 ENVIRONMENT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS, errno.EMFILE}
+DAMAGED_REMEDY = ("`kb check` says what; `kb check --repair` rebuilds what is derived from it; if SQLite itself is "
+                  "damaged, `kb restore` a backup or rebuild with `kb index --rebuild`")
 REPORT_HINT = ("this is a bug in kb, not something you did: please report it with the command you ran and the "
                "traceback above")
 
@@ -52,6 +55,10 @@ def handle_errors(command):
             raise  # click words these itself
         except KbError as exc:
             fail(str(exc) or exc.__class__.__name__)
+        except sqlite3.DatabaseError as exc:
+            if type(exc) is not sqlite3.DatabaseError:  # locked, a constraint, bad SQL: not a damaged file
+                _report_bug()
+            fail(f"the index database is damaged ({exc}): {DAMAGED_REMEDY}")
         except OSError as exc:
             if exc.errno not in ENVIRONMENT_ERRNOS:
                 _report_bug()

@@ -29,10 +29,17 @@ class Store(StoreReads):
             raise StoreError(f"no index at {self.index_dir}: run `kb index` first")
         self.index_dir.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.execute("PRAGMA foreign_keys=ON")
-        migrate(self.db, self.path)
+        try:
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.execute("PRAGMA foreign_keys=ON")
+            migrate(self.db, self.path)
+        except sqlite3.DatabaseError as exc:
+            self.db.close()
+            if type(exc) is not sqlite3.DatabaseError:
+                raise
+            raise StoreError(f"{self.path} cannot be read as an index ({exc}): `kb restore` a backup, or move it "
+                             "away and run `kb index` to build the index again") from exc
 
     def close(self) -> None:
         self.db.close()
