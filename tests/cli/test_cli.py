@@ -122,6 +122,7 @@ def test_a_bug_prints_its_traceback_and_a_full_disk_one_line(seed_index, monkeyp
     """kb's own errors are one line (above); anything else is a bug, shown whole with a request to
     report it; what the machine refused (a full disk) is one line naming the file."""
     import errno
+    import sqlite3
 
     from kb.search import Searcher
 
@@ -142,3 +143,11 @@ def test_a_bug_prints_its_traceback_and_a_full_disk_one_line(seed_index, monkeyp
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert lines == ["Error: /srv/kb/index/kb.sqlite3: No space left on device"]
+
+    def malformed(self, *args, **kwargs):
+        raise sqlite3.DatabaseError("database disk image is malformed")
+
+    monkeypatch.setattr(Searcher, "search", malformed)
+    result = kb("search", "委员", index_dir=seed_index.index_dir, check=False)
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.returncode == 2 and len(lines) == 1 and "malformed" in lines[0] and "kb check" in lines[0]
