@@ -239,6 +239,9 @@ def test_admin_logs_in_to_manage(manage_page, monkeypatch):
     at = manage_page()
     at.run()
     assert not at.get("file_uploader")
+    # A visitor from the network learns no server path; the admin sees where the index lives.
+    shown = [c.value for c in at.tabs[2].caption] + [t.value for t in at.tabs[2].text]
+    assert shown and not any("索引目录" in line or "/" in line for line in shown), shown
     at.text_input(key="password").input("wrong-password")
     at.tabs[2].button[0].click().run()
     assert any("密码不正确" in e.value for e in at.error)
@@ -246,6 +249,7 @@ def test_admin_logs_in_to_manage(manage_page, monkeypatch):
     at.text_input(key="password").input("office-secret-1")
     at.tabs[2].button[0].click().run()
     assert at.get("file_uploader") and at.button(key="reindex")
+    assert any("索引目录" in c.value for c in at.tabs[2].caption)
     results = [row for row in at.tabs[2].dataframe[-1].value.to_dict("records")]
     # The change log in Chinese, at local times.
     assert {(r["操作"], r["结果"]) for r in results} >= {("登录", "拒绝"), ("登录", "完成")}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import threading
+from pathlib import Path
 
 import streamlit as st
 
@@ -33,6 +34,17 @@ from kb.page.words import (
 from kb.reasons import Reason
 from kb.search import Searcher
 from kb.text import local_time, markdown_text
+
+
+def _may_manage(settings: Settings) -> bool:
+    """Whether this session may manage, without asking: open on loopback, or an admin who logged in."""
+    mode = access(settings.admin_password_hash, st.get_option("server.address"))
+    return mode is Access.LOOPBACK or (mode is Access.PASSWORD and bool(st.session_state.get("admin")))
+
+
+def _shown_path(path: str, manager: bool) -> str:
+    """A file as this session may see it: the whole path for who manages, its name for a visitor."""
+    return path if manager else Path(path).name
 
 
 def _manager(settings: Settings) -> str | None:
@@ -91,15 +103,17 @@ def manage_view(settings: Settings, searcher: Searcher, lock: threading.Lock, lo
     cols[1].metric("段落", stats["chunks"])
     cols[2].metric("索引版本", f"第 {manifest.generation} 版")
     model = manifest.model
-    st.caption(
-        f"语义模型 {model.name}（{PRECISIONS.get(model.precision, model.precision)}）· "
-        f"最近索引 {local_time(stats['last_indexed'], zone)} · "
-        + (f"Milvus {settings.milvus_uri}（{settings.milvus_collection}）" if settings.search_backend == "milvus"
-           else f"索引目录 {settings.index_dir}")
-    )
+    # Where the server keeps things is for those who manage it; a visitor from the network learns no path.
+    manager = _may_manage(settings)
+    where = ""
+    if manager:
+        where = " · " + (f"Milvus {settings.milvus_uri}（{settings.milvus_collection}）"
+                         if settings.search_backend == "milvus" else f"索引目录 {settings.index_dir}")
+    st.caption(f"语义模型 {model.name}（{PRECISIONS.get(model.precision, model.precision)}）· "
+               f"最近索引 {local_time(stats['last_indexed'], zone)}{where}")
     if settings.search_backend == "milvus":
         _documents(documents, zone)
-        st.info(f"本页面从 Milvus（{settings.milvus_uri}）检索，不保存索引文件。上传、删除和重新索引请在建索引的"
+        st.info("本页面从 Milvus 检索，不保存索引文件。上传、删除和重新索引请在建索引的"
                 "服务器上进行：在那里运行 kb index，新版本会发布到 Milvus，各个页面随即改用新版本。")
         return
     report = last_run(settings.index_dir)
@@ -108,13 +122,13 @@ def manage_view(settings: Settings, searcher: Searcher, lock: threading.Lock, lo
     if report and report.failed:
         st.warning("上次索引有文件未能导入：")
         for failure in report.failed:
-            st.text(f"{failure.path}：{failure_reason(failure)}")
+            st.text(f"{_shown_path(failure.path, manager)}：{failure_reason(failure)}")
     for note in report.notes if report else []:
-        st.text(f"{note.path}：{failure_reason(note)}")
+        st.text(f"{_shown_path(note.path, manager)}：{failure_reason(note)}")
     if report and report.skipped:
         with st.expander(f"上次索引跳过的文件（{len(report.skipped)}，不是 kb 读取的类型）"):
             for skipped in report.skipped:
-                st.text(f"{skipped.path}：{failure_reason(skipped)}")
+                st.text(f"{_shown_path(skipped.path, manager)}：{failure_reason(skipped)}")
 
     _documents(documents, zone)
 
