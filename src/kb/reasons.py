@@ -60,6 +60,7 @@ REASONS: dict[str, tuple[str, str]] = {
     # Details of the change log that are no failure.
     "uploaded_as": ("uploaded as {name}", "上传时的文件名：{name}"),
     "wrong_password": ("wrong password", "密码错误"),
+    "locked_out": ("too many wrong passwords: refused unchecked, {seconds} s left", "密码错误次数过多：未经核对即拒绝，还需等 {seconds} 秒"),
     "backup_made": ("generation {generation}, {documents} documents, {files} corpus files",
                     "第 {generation} 版索引，{documents} 个文档，{files} 个语料文件"),
     "restored": ("backup of {made}, now generation {generation}{more}", "恢复 {made} 的备份，现为第 {generation} 版索引{more_zh}"),

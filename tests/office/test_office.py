@@ -262,3 +262,26 @@ def test_loopback_without_password_manages(manage_page):
     at = manage_page()
     at.run()
     assert at.get("file_uploader") and any("本机" in c.value for c in at.tabs[2].caption)
+
+
+def test_a_locked_out_attempt_is_in_the_change_log(manage_page, monkeypatch):
+    """After five wrong passwords the next try is refused unchecked, and the log says so (the counter is
+    the server process's, so this test starts and leaves it clean)."""
+    from kb.index.audit import entries
+    from kb.page import shared
+
+    shared.password_attempts.clear()
+    streamlit_config.set_option("server.address", "0.0.0.0")
+    monkeypatch.setenv("KB_ADMIN_PASSWORD_HASH", hash_password("office-secret-1"))
+    at = manage_page()
+    at.run()
+    try:
+        for _ in range(FREE_ATTEMPTS + 1):
+            at.text_input(key="password").input("wrong-password")
+            at.tabs[2].button[0].click().run()
+        assert any("密码错误次数过多" in e.value for e in at.error)
+        logged = entries(Path(os.environ["KB_INDEX_DIR"]), 20)
+        reasons = [row.reason.code for row in logged if row.action == "login" and row.reason]
+        assert reasons.count("wrong_password") == FREE_ATTEMPTS and reasons.count("locked_out") == 1, reasons
+    finally:
+        shared.password_attempts.clear()

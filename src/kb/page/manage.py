@@ -67,6 +67,9 @@ def _manager(settings: Settings) -> str | None:
     if submitted:
         wait = attempts.wait_seconds()
         if wait:
+            audit.record(settings.index_dir, [audit.entry(f"会话 {session_tag()}", "login", "page", "refused",
+                                                          reason=Reason(code="locked_out",
+                                                                        facts={"seconds": str(math.ceil(wait))}))])
             st.error(f"密码错误次数过多，请 {math.ceil(wait)} 秒后再试。")
         elif attempts.try_password(password, settings.admin_password_hash):
             st.session_state["admin"] = True

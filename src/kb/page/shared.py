@@ -104,7 +104,11 @@ def password_attempts() -> Attempts:
 
 
 def session_tag() -> str:
-    return st.session_state.setdefault("session_tag", secrets.token_hex(4))
+    """This browser session, for the change log: a random tag, and the client's address where the server
+    knows it (behind a proxy, the proxy's)."""
+    tag = st.session_state.setdefault("session_tag", secrets.token_hex(4))
+    address = st.context.ip_address
+    return f"{tag}（{address}）" if address else tag
 
 
 def progress_bar(label: str):
