@@ -342,3 +342,24 @@ def test_a_damaged_vector_file_or_database_is_named_never_a_traceback(seed_index
         lines = [line for line in result.stderr.splitlines() if line.strip()]
         assert result.returncode == 2 and len(lines) == 1, (args, result.stderr)
         assert str(database) in lines[0] and "kb restore" in lines[0], lines[0]
+
+
+def test_a_file_over_the_limit_is_never_read(tmp_path, monkeypatch, embedder):
+    """A 3 GB sparse file (no disk used) beside a real one: discovery does not read it, let alone whole,
+    and the run names it too large and indexes the rest."""
+    from kb import hashing
+    from kb.ingest import discover
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "real.md").write_text("# 委员工作站\n\n南岗区政协在街道建立委员工作站。\n", encoding="utf-8")
+    with open(corpus / "huge.txt", "wb") as handle:
+        handle.truncate(3 * 1024**3)
+    hashed = []
+    real_hash = hashing.file_sha256
+    monkeypatch.setattr("kb.ingest.file_sha256", lambda path: hashed.append(path.name) or real_hash(path))
+    found = discover([corpus], corpus, max_bytes=50 * 1024 * 1024)
+    assert hashed == ["real.md"] and {f.doc_id: f.content_hash for f in found.files}["huge.txt"] == ""
+    report = index_paths(Settings(corpus_dir=corpus, index_dir=tmp_path / "index"), embedder=embedder)
+    assert report.added == 1 and [f.code for f in report.failed] == ["too_large"]
+    assert "huge.txt" in report.failed[0].reason and "3221.2 MB" in report.failed[0].reason

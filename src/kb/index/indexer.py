@@ -67,8 +67,9 @@ def index_paths(
     publisher: Publisher | None = None,
 ) -> IndexReport:
     paths = [Path(p) for p in paths] if paths else [settings.corpus_dir]
-    found = discover(paths, settings.corpus_dir, settings.follow_symlinks)
-    candidates = candidates_from_files(found.files, settings.max_file_mb * 1024 * 1024)
+    max_bytes = settings.max_file_mb * 1024 * 1024
+    found = discover(paths, settings.corpus_dir, settings.follow_symlinks, max_bytes)
+    candidates = candidates_from_files(found.files, max_bytes)
     report = index_candidates(settings, candidates, found.scopes, rebuild, embedder, progress, wait, strict,
                               actor=actor, unreadable=found.unreadable, publisher=publisher)
     report.skipped = [FileFailure.of(item.path, item.reason) for item in found.skipped]

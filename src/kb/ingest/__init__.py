@@ -3,11 +3,11 @@ metadata such as unit and year (`metadata`) and chunking (`chunking`)."""
 
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kb.hashing import file_sha256
 from kb.ingest.beir import load_jsonl
 from kb.ingest.errors import IngestError
 from kb.ingest.image import SUFFIXES as IMAGE_SUFFIXES
@@ -92,10 +92,12 @@ def doc_id_for(path: Path, corpus_root: Path) -> str:
     return readable_name(relative)
 
 
-def discover(paths: list[Path], corpus_root: Path, follow_symlinks: bool = False) -> Discovery:
+def discover(paths: list[Path], corpus_root: Path, follow_symlinks: bool = False,
+             max_bytes: int | None = None) -> Discovery:
     """Every supported file under ``paths``. Hidden files and folders are skipped; a folder that
     cannot be listed and a link that leads out of the corpus folder are reported, not skipped in
-    silence (``follow_symlinks`` allows such links)."""
+    silence (``follow_symlinks`` allows such links). Each file is hashed in blocks, never read whole;
+    one over ``max_bytes`` is not read at all (loading it then names it as too large)."""
     found: dict[str, SourceFile] = {}
     scopes: list[str] = []
     unreadable: list[Unreadable] = []
@@ -128,7 +130,8 @@ def discover(paths: list[Path], corpus_root: Path, follow_symlinks: bool = False
                 unreadable.append(_unreadable(doc_id, shown, "name_clash", other=readable_name(str(found[doc_id].path))))
                 continue
             try:
-                digest = hashlib.sha256(path.read_bytes()).hexdigest()
+                too_large = max_bytes is not None and path.stat().st_size > max_bytes
+                digest = "" if too_large else file_sha256(path)
             except OSError:
                 digest = ""  # loading it again reports why it cannot be read
             found[doc_id] = SourceFile(path, doc_id, digest)

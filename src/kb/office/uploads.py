@@ -69,7 +69,7 @@ def add_files(settings: Settings, files: list[tuple[str, bytes]], actor: str | N
     corpus = Path(settings.corpus_dir)
     known: dict[str, str] = {}
     if corpus.exists():
-        known = {f.content_hash: f.doc_id for f in discover([corpus], corpus).files if f.content_hash}
+        known = {f.content_hash: f.doc_id for f in discover([corpus], corpus, max_bytes=limit).files if f.content_hash}
     target_dir = corpus / UPLOAD_FOLDER
     for original, data in files:
         name = safe_name(original)
