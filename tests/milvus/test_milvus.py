@@ -264,3 +264,22 @@ def test_two_kb_serve_on_one_milvus_lite_server_answer_alike(seed_index, tmp_pat
             browser.close()
     assert answers[0] == answers[1] and any("市政协社会和法制委员会" in a for a in answers[0][:3]), answers
     assert not any((tmp_path / f"replica{i}" / "index").exists() for i in range(2))
+
+
+def test_a_catalogue_published_before_vectors_were_a_field_still_reads(seed_index):
+    """Generations published by kb before the catalogue's vectors became a field stored them beside it."""
+    from kb.practices import build_catalogue
+    from kb.search.milvus import MilvusBackend
+
+    store = Store(seed_index.index_dir, create=False)
+    try:
+        catalogue = build_catalogue(store)
+    finally:
+        store.close()
+    reader = MilvusBackend.__new__(MilvusBackend)  # no server: only the meta values are read
+    reader._meta_values = {"catalogue": {"catalogue": catalogue.model_dump(mode="json", exclude={"vectors"}),
+                                         "vectors": catalogue.vectors.tolist()}}
+    old = reader.catalogue()
+    assert old.practices == catalogue.practices and (old.vectors == catalogue.vectors).all()
+    reader._meta_values = {"catalogue": catalogue.model_dump(mode="json")}
+    assert reader.catalogue().themes == catalogue.themes
