@@ -299,3 +299,21 @@ def test_text_from_a_document_renders_as_text(tmp_path, monkeypatch, embedder):
         assert not re.search(r"(?<!\\):red\[|(?<!\\)\$x", text), text
     blocks = [m.value for m in at.markdown if m.value.lstrip().startswith("<div")]
     assert blocks and all("<img" not in block and "<a " not in block for block in blocks)
+
+
+def test_serving_on_every_interface_asks_no_server_for_an_address(monkeypatch):
+    """Streamlit looks up the machine's external address over HTTP when bound to 0.0.0.0; kb serve answers
+    it with none, so no request is made (what the banner and the origin check then ask for)."""
+    from streamlit import net_util
+    from streamlit.web.server import server_util
+
+    from kb.page.serve import no_network_lookups
+
+    requests = []
+    monkeypatch.setattr(net_util, "_make_blocking_http_get", lambda url, timeout: requests.append(url))
+    monkeypatch.setattr(net_util, "_external_ip", None)
+    monkeypatch.setattr(net_util, "get_external_ip", net_util.get_external_ip)  # restored after the test
+    no_network_lookups()
+    assert net_util.get_external_ip() is None
+    server_util.is_url_from_allowed_origins("http://evil.example")
+    assert requests == []

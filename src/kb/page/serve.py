@@ -49,6 +49,15 @@ def chinese_shell(cache_dir: Path) -> Path | None:
     return target
 
 
+def no_network_lookups() -> None:
+    """kb serves offline: Streamlit would ask checkip.amazonaws.com for this machine's external address
+    (for its start-up banner and its allowed-origin list) when bound to every interface. Its answer is
+    "none" here, so starting `kb serve --host 0.0.0.0` makes no request to anywhere."""
+    from streamlit import net_util
+
+    net_util.get_external_ip = lambda: None
+
+
 def serve(settings: Settings, host: str, port: int, cache_dir: Path) -> None:
     """Runs Streamlit on kb's page until stopped (the process's environment already names the index,
     corpus and config, as the page reads them)."""
@@ -64,6 +73,7 @@ def serve(settings: Settings, host: str, port: int, cache_dir: Path) -> None:
         shell = None
     if shell is not None:
         file_util.get_static_dir = lambda: str(shell)
+    no_network_lookups()
     # The very settings the page will read from the environment: the page finds this loader running.
     model_loader(Settings.load().model_dump_json())
     sys.argv = [
