@@ -25,6 +25,8 @@ REASONS: dict[str, tuple[str, str]] = {
     "too_large": ("{size_mb} MB is over the {limit_mb} MB limit (max_file_mb)", "文件 {size_mb} MB，超过 {limit_mb} MB 的上限"),
     "unsupported": ("not a type kb reads ({suffix}); README lists the formats",
                     "kb 不读取这种文件（{suffix}），可读的格式见说明"),
+    "archive_too_large": ("its parts unpack to {size_mb} MB, over the {limit_mb} MB kb unpacks from one file",
+                          "文件解压后达 {size_mb} MB，超过单个文件 {limit_mb} MB 的解压上限"),
     "docx_damaged": ("not a readable .docx (truncated or not a Word file): {detail}",
                      "不是可读的 .docx（文件不完整，或不是 Word 文件）"),
     "word_encrypted": ("password-protected Word file; save it without a password and add it again",

@@ -363,3 +363,24 @@ def test_a_file_over_the_limit_is_never_read(tmp_path, monkeypatch, embedder):
     report = index_paths(Settings(corpus_dir=corpus, index_dir=tmp_path / "index"), embedder=embedder)
     assert report.added == 1 and [f.code for f in report.failed] == ["too_large"]
     assert "huge.txt" in report.failed[0].reason and "3221.2 MB" in report.failed[0].reason
+
+
+def test_a_zip_bomb_is_refused_before_it_is_inflated(tmp_path, embedder):
+    """A .docx and an .ofd of a few hundred KB whose one part inflates to 300 MB: each named, nothing
+    inflated (the declared sizes are summed first), the rest of the batch indexed."""
+    import zipfile
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "real.md").write_text("# 委员工作站\n\n南岗区政协在街道建立委员工作站。\n", encoding="utf-8")
+    block = bytes(1024 * 1024)
+    for name, member in (("bomb.docx", "word/media/image1.png"), ("bomb.ofd", "Doc_0/Res/image.png")):
+        with zipfile.ZipFile(corpus / name, "w", zipfile.ZIP_DEFLATED) as archive, archive.open(member, "w") as part:
+            for _ in range(300):
+                part.write(block)
+        assert (corpus / name).stat().st_size < 2 * 1024 * 1024
+    report = index_paths(Settings(corpus_dir=corpus, index_dir=tmp_path / "index"), embedder=embedder)
+    assert report.added == 1
+    assert sorted((Path(f.path).name, f.code) for f in report.failed) == [("bomb.docx", "archive_too_large"),
+                                                                         ("bomb.ofd", "archive_too_large")]
+    assert "315 MB" in report.failed[0].reason and "200 MB" in report.failed[0].reason

@@ -15,12 +15,10 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 from kb.ingest import ocr
+from kb.ingest.archives import check_unpacked_size
 from kb.ingest.document import build_document
 from kb.ingest.errors import IngestError
 from kb.records import Document
-
-# A zip whose members would inflate past this is refused before anything is read.
-MAX_UNPACKED_BYTES = 200 * 1024 * 1024
 
 
 @dataclass
@@ -36,16 +34,13 @@ def load_ofd(path: Path, doc_id: str) -> Document:
     raw = path.read_bytes()
     if not raw:
         raise IngestError(path, "empty")
+    check_unpacked_size(path)
     try:
         with zipfile.ZipFile(path) as archive:
-            if sum(info.file_size for info in archive.infolist()) > MAX_UNPACKED_BYTES:
-                raise IngestError(path, "ofd_damaged", detail="its parts unpack to over 200 MB")
             doc_root, files = _page_files(archive)
             media = _media(archive, doc_root)
             pages = [_page_lines(archive, page) for page in files]
             images = [[] if lines else _page_images(archive, page, media) for page, lines in zip(files, pages)]
-    except IngestError:
-        raise
     except (zipfile.BadZipFile, KeyError, ElementTree.ParseError, ValueError) as exc:
         raise IngestError(path, "ofd_damaged", detail=f"{exc.__class__.__name__}: {exc}") from None
     body = _body_size([line for page in pages for line in page])

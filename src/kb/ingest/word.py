@@ -7,6 +7,7 @@ import re
 import zipfile
 from pathlib import Path
 
+from kb.ingest.archives import check_unpacked_size
 from kb.ingest.document import build_document
 from kb.ingest.errors import IngestError
 from kb.ingest.legacy_word import OLE_MAGIC, word97_text
@@ -25,6 +26,7 @@ def load_docx(path: Path, doc_id: str) -> Document:
         return build_document(path, doc_id, word97_text(path, raw), raw)
     if not raw:
         raise IngestError(path, "empty")
+    check_unpacked_size(path)
     try:
         document = docx.Document(path)
     except (zipfile.BadZipFile, KeyError, ValueError) as exc:
