@@ -49,8 +49,8 @@ def out_of_domain() -> list[str]:
     return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
 
 
-# The `kb` command as a real process, with no KB_* variables of the developer: for what only a process
-# shows (start-up, exit on a signal, another user, the terminal's encoding, servers).
+# The `kb` command as a real process, for what only a process shows (start-up, exit on a signal, another
+# user, the terminal's encoding, servers): those tests start it with subprocess and an environment of their own.
 KB = [sys.executable, "-m", "kb"]
 
 
@@ -59,17 +59,6 @@ class Ran:
     returncode: int
     stdout: str
     stderr: str
-
-
-def kb_process(*args: str, index_dir: Path | None = None, cwd: Path | None = None, check: bool = True,
-               env_extra: dict[str, str] | None = None) -> Ran:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KB_")}
-    env["HF_HUB_OFFLINE"] = "1"
-    if index_dir is not None:
-        env["KB_INDEX_DIR"] = str(index_dir)
-    env.update(env_extra or {})
-    result = subprocess.run([*KB, *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=600, check=False)
-    return _checked(Ran(result.returncode, result.stdout, result.stderr), args, check)
 
 
 def kb(*args: str, index_dir: Path | None = None, cwd: Path | None = None, check: bool = True,

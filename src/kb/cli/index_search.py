@@ -64,8 +64,12 @@ def index(ctx, paths, corpus_dir, rebuild, wait, strict, as_json, quiet, list_sk
         sys.exit(1)
 
 
+def _milvus_at(settings) -> str:
+    return f"Milvus at {settings.milvus_uri} ({settings.milvus_collection})"
+
+
 def _say_published(settings, published) -> None:
-    where = f"Milvus at {settings.milvus_uri} ({settings.milvus_collection})"
+    where = _milvus_at(settings)
     if published.published:
         click.echo(f"published generation {published.generation} to {where}: {published.chunks} chunks in "
                    f"{published.seconds:.1f} s", err=True)
@@ -257,8 +261,7 @@ def stats(ctx, as_json):
         manifest, info, facets = searcher.manifest, searcher.stats(), searcher.facets()
     finally:
         searcher.close()
-    where = (f"Milvus at {settings.milvus_uri} ({settings.milvus_collection})" if settings.search_backend == "milvus"
-             else str(settings.index_dir.resolve()))
+    where = _milvus_at(settings) if settings.search_backend == "milvus" else str(settings.index_dir.resolve())
     if as_json:
         click.echo(json.dumps(
             {"index_dir": str(settings.index_dir.resolve()), "backend": settings.search_backend, "served_from": where,

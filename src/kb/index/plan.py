@@ -46,9 +46,6 @@ class ChangePlan:
     # Every stored document and its content hash before the run.
     stored: dict[str, str] = field(default_factory=dict)
 
-    def is_empty(self) -> bool:
-        return not self.reads and not self.removed
-
 
 def plan_changes(stored: dict[str, str], candidates: list[Candidate], scopes: list[str],
                  unreadable: list[Unreadable], rebuild: bool, unique_content: bool) -> ChangePlan:

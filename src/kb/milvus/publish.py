@@ -12,6 +12,7 @@ from collections.abc import Callable
 import numpy as np
 
 from kb.config import Settings
+from kb.index.indexer import Publisher
 from kb.index.report import PublishReport
 from kb.index.store import Store
 from kb.milvus.collections import (
@@ -31,7 +32,7 @@ log = logging.getLogger(__name__)
 BATCH = 1000
 
 
-def publisher_for(settings: Settings) -> Callable | None:
+def publisher_for(settings: Settings) -> Publisher | None:
     """The step after each commit that the `search_backend` setting asks for (the indexer runs it under
     its writer lock): Milvus's publish, or none where searchers read the index folder itself."""
     return publish if settings.search_backend == "milvus" else None
