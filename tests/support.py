@@ -94,7 +94,7 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def kb_serve(env_extra: dict[str, str]):
+def kb_serve(env_extra: dict[str, str], *args: str):
     """`kb serve` as a user starts it, on a free port, until its page answers; stopped after.
     Streamlit takes a port number, not 0: when another process took the port meanwhile, the server
     ends at once and the next free port is tried."""
@@ -102,7 +102,7 @@ def kb_serve(env_extra: dict[str, str]):
     env.update(HF_HUB_OFFLINE="1", **env_extra)
     for _ in range(3):
         port = free_port()
-        process = subprocess.Popen([*KB, "serve", "--port", str(port)], env=env, stdout=subprocess.PIPE,
+        process = subprocess.Popen([*KB, "serve", "--port", str(port), *args], env=env, stdout=subprocess.PIPE,
                                    stderr=subprocess.STDOUT, text=True)
         url = f"http://127.0.0.1:{port}/"
         if _answers(url + "_stcore/health", process, deadline=time.monotonic() + 120):
@@ -134,3 +134,29 @@ def stop(process: subprocess.Popen) -> None:
         process.wait(timeout=20)
     except subprocess.TimeoutExpired:
         process.kill()
+
+
+@contextlib.contextmanager
+def page_session(url: str, origin: str | None = None):
+    """The page's websocket, opened as a browser's first visit opens it: yields the session id the
+    server gave it once the page's first run has finished, and keeps the session live until the end."""
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+    from websockets.sync.client import connect
+
+    socket_url = url.replace("http://", "ws://") + "_stcore/stream"
+    with connect(socket_url, origin=origin, subprotocols=["streamlit"], max_size=None, open_timeout=20) as ws:
+        rerun = BackMsg()
+        rerun.rerun_script.query_string = ""
+        ws.send(rerun.SerializeToString())
+        session_id = None
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            message = ForwardMsg()
+            message.ParseFromString(ws.recv(timeout=180))
+            if message.HasField("new_session"):
+                session_id = message.new_session.initialize.session_id
+            if message.WhichOneof("type") == "script_finished" and session_id:
+                yield session_id
+                return
+    raise AssertionError(f"the page at {url} gave no session within 180 s")

@@ -64,6 +64,11 @@ class Settings(BaseModel):
     # when unset); browsers of these origins may call the API (none when empty: CORS off).
     api_token: str | None = None
     api_cors_origins: list[str] = Field(default_factory=list)
+    # The names (besides loopback names and IP addresses) browsers may reach the page and the API by,
+    # e.g. ["kb.zx.lan"]; "*" for any, behind a proxy that checks names (kb.office.hosts).
+    allowed_hosts: list[str] = Field(default_factory=list)
+    # What one page session may hold in uploaded files not yet indexed.
+    max_upload_session_mb: int = Field(200, ge=1)
 
     chunk_size: int = Field(360, ge=50, le=2000)
     chunk_overlap: int = Field(60, ge=0)
@@ -92,10 +97,11 @@ class Settings(BaseModel):
             raise ValueError(f"chunk_overlap ({value}) must be smaller than chunk_size ({size})")
         return value
 
-    @field_validator("api_cors_origins", mode="before")
+    @field_validator("api_cors_origins", "allowed_hosts", mode="before")
     @classmethod
     def _origins_from_text(cls, value):
-        """KB_API_CORS_ORIGINS="http://oa.example,http://lz.example" as well as a TOML list."""
+        """KB_API_CORS_ORIGINS="http://oa.example,http://lz.example" as well as a TOML list (and so
+        for KB_ALLOWED_HOSTS)."""
         return [part.strip() for part in value.split(",") if part.strip()] if isinstance(value, str) else value
 
     @field_validator("timezone")

@@ -220,3 +220,12 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(api):
          "--phases", "examples,coverage,fuzzing", "--suppress-health-check=filter_too_much", "--seed", "7"],
         capture_output=True, text=True, timeout=900, check=False)
     assert out.returncode == 0, out.stdout[-6000:]
+
+
+def test_a_rebound_name_gets_no_answer(api):
+    """DNS rebinding: a page on another name that resolves to this machine reads nothing."""
+    url = api[0]
+    port = httpx.URL(url).port
+    refused = httpx.get(url + "/search", params={"q": "委员工作室"}, headers={"Host": f"evil.example:{port}"})
+    assert refused.status_code == 403 and "allowed_hosts" in refused.text
+    assert httpx.get(url + "/search", params={"q": "委员工作室"}, headers={"Host": f"localhost:{port}"}).is_success

@@ -313,7 +313,8 @@ def test_serving_on_every_interface_asks_no_server_for_an_address(monkeypatch):
     monkeypatch.setattr(net_util, "_make_blocking_http_get", lambda url, timeout: requests.append(url))
     monkeypatch.setattr(net_util, "_external_ip", None)
     monkeypatch.setattr(net_util, "get_external_ip", net_util.get_external_ip)  # restored after the test
+    monkeypatch.setattr(net_util, "get_internal_ip", net_util.get_internal_ip)
     no_network_lookups()
-    assert net_util.get_external_ip() is None
+    assert net_util.get_external_ip() is None and net_util.get_internal_ip() is None
     server_util.is_url_from_allowed_origins("http://evil.example")
     assert requests == []

@@ -41,6 +41,7 @@ from kb.api.models import (
 )
 from kb.api.service import FieldError, Service
 from kb.config import Settings
+from kb.office.hosts import HostRule, guard_hosts
 from kb.practices import ApproachCard, Practice, Theme, matching
 from kb.records import SearchResponse
 from kb.search.query import QueryError
@@ -73,6 +74,8 @@ def create_app(settings: Settings, service: Service | None = None) -> FastAPI:
 
         app.add_middleware(CORSMiddleware, allow_origins=settings.api_cors_origins, allow_methods=["GET", "POST"])
     _limits(app, settings)
+    # Added last, so outermost: a request naming a host kb does not answer to goes no further.
+    app.add_middleware(guard_hosts, rule=HostRule(settings.allowed_hosts), check_origin=False)
     _read_routes(app)
     _management_routes(app)
     app.openapi = lambda: _openapi(app)

@@ -16,6 +16,7 @@ from kb.ingest import LOADERS
 from kb.office.admin import Access, access
 from kb.office.indexing import index_files
 from kb.office.uploads import add_and_index, remove_document
+from kb.page.gate import enrol_this_session
 from kb.page.shared import (
     ModelLoader,
     password_attempts,
@@ -108,6 +109,8 @@ def manage_view(settings: Settings, searcher: Searcher, lock: threading.Lock, lo
     model = manifest.model
     # Where the server keeps things is for those who manage it; a visitor from the network learns no path.
     manager = _may_manage(settings)
+    # The server takes files from this session only while it is shown the uploader.
+    enrol_this_session(manager and settings.search_backend != "milvus")
     where = ""
     if manager:
         where = " · " + (f"Milvus {settings.milvus_uri}（{settings.milvus_collection}）"

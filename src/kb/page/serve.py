@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from kb.config import Settings
+from kb.page.gate import protect_streamlit
 from kb.page.shared import model_loader
 
 log = logging.getLogger(__name__)
@@ -51,11 +52,13 @@ def chinese_shell(cache_dir: Path) -> Path | None:
 
 def no_network_lookups() -> None:
     """kb serves offline: Streamlit would ask checkip.amazonaws.com for this machine's external address
-    (for its start-up banner and its allowed-origin list) when bound to every interface. Its answer is
-    "none" here, so starting `kb serve --host 0.0.0.0` makes no request to anywhere."""
+    (for its start-up banner and its allowed-origin list) when bound to every interface, and find its
+    own address by routing a socket to 8.8.8.8. Both answer "none" here, so starting `kb serve --host
+    0.0.0.0` reaches for nowhere (the page still answers its own origin, by address or by name)."""
     from streamlit import net_util
 
     net_util.get_external_ip = lambda: None
+    net_util.get_internal_ip = lambda: None
 
 
 def serve(settings: Settings, host: str, port: int, cache_dir: Path) -> None:
@@ -74,6 +77,7 @@ def serve(settings: Settings, host: str, port: int, cache_dir: Path) -> None:
     if shell is not None:
         file_util.get_static_dir = lambda: str(shell)
     no_network_lookups()
+    protect_streamlit(settings, host)
     # The very settings the page will read from the environment: the page finds this loader running.
     model_loader(Settings.load().model_dump_json())
     sys.argv = [
