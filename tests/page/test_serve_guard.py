@@ -88,7 +88,7 @@ def test_a_visitor_cannot_send_files_to_the_server(served_with_a_password):
     xsrf = next(c.split(";")[0].split("=", 1)[1] for c in cookies if c.startswith("_streamlit_xsrf="))
     boundary = "kbboundary"
     body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.txt\"\r\n"
-            f"Content-Type: text/plain\r\n\r\n{'政协' * 20000}\r\n--{boundary}--\r\n").encode("utf-8")
+            f"Content-Type: text/plain\r\n\r\n{'政协' * 20000}\r\n--{boundary}--\r\n").encode()
     with page_session(url) as session_id:
         status, text, _ = _request(url, "PUT", f"/_stcore/upload_file/{session_id}/file-1", body=body,
                                    headers={"Content-Type": f"multipart/form-data; boundary={boundary}",

@@ -57,7 +57,7 @@ _VISIT = textwrap.dedent('''
 
 def _namespace_prefix() -> list[str]:
     """`unshare --net` with loopback up, where the kernel lets this test make a namespace."""
-    probe = subprocess.run(["unshare", "--net", "true"], capture_output=True)
+    probe = subprocess.run(["unshare", "--net", "true"], capture_output=True, check=False)
     if probe.returncode != 0:
         return []
     return ["unshare", "--net", "sh", "-c", 'ip link set lo up && exec "$@"', "sh"]
@@ -72,7 +72,7 @@ def test_serving_on_every_interface_makes_no_network_call(seed_index, tmp_path):
            "KB_NETWORK_LOG": str(calls), "PYTHONPATH": f"{tmp_path / 'hook'}:{ROOT / 'src'}"}
     namespace = _namespace_prefix()
     visit = subprocess.run([*namespace, sys.executable, str(tmp_path / "visit.py"), str(Path(__file__).parents[1]),
-                            json.dumps(env)], capture_output=True, text=True, timeout=300)
+                            json.dumps(env)], check=False, capture_output=True, text=True, timeout=300)
     assert visit.returncode == 0 and "visited" in visit.stdout, visit.stdout + visit.stderr
     made = calls.read_text(encoding="utf-8").splitlines() if calls.exists() else []
     assert made == [], f"network calls ({'in' if namespace else 'without'} a namespace of its own): {made}"
