@@ -47,8 +47,14 @@ class Settings(BaseModel):
     batch_size: int = Field(32, ge=1)
     # A link in the corpus folder to a file outside it is not followed unless this allows it.
     follow_symlinks: bool = False
-    # Larger files are refused at upload and at indexing, with the file named.
+    # Larger files are refused at upload and at indexing, with the file named; and so are files past
+    # one of the bounds after it (kb.ingest.limits): what a .docx or .ofd unpacks to, a .docx's
+    # paragraphs, a PDF's or OFD's pages, and the passages one file is cut into.
     max_file_mb: int = Field(50, ge=1)
+    max_unpacked_mb: int = Field(200, ge=1)
+    max_paragraphs_per_file: int = Field(100_000, ge=1)
+    max_pages_per_file: int = Field(2_000, ge=1)
+    max_chunks_per_file: int = Field(20_000, ge=1)
     # The page's manage views ask for this password (a salted scrypt hash from `kb admin set-password`).
     admin_password_hash: str | None = None
     # Where searches read from (kb.search.backend): "local", the index folder (one machine), or

@@ -4,6 +4,11 @@ reads an English message back to learn what happened."""
 
 from __future__ import annotations
 
+import errno
+import shutil
+import sqlite3
+from pathlib import Path
+
 from pydantic import BaseModel, Field
 
 
@@ -11,6 +16,29 @@ class KbError(Exception):
     """A failure kb expects and words for the user: bad input, a missing, busy or mismatched index, a
     model or server that cannot be used. Front ends print its message (the CLI as one line, exit 2);
     any other exception is a bug, and the CLI shows its traceback."""
+
+
+class DiskFullError(KbError):
+    """The disk (or quota) ran out during a change: the message says whether it was committed."""
+
+
+def is_disk_full(exc: BaseException, where: Path | None = None) -> bool:
+    """No space left, as the OS says it (ENOSPC, EDQUOT) or as SQLite does (SQLITE_FULL). SQLite says
+    only "disk I/O error" when its shared-memory file cannot grow: that counts where the disk holding
+    ``where`` has (next to) no room left."""
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    if not isinstance(exc, sqlite3.Error):
+        return False
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code == sqlite3.SQLITE_FULL or "disk is full" in str(exc):
+        return True
+    if where is None or not (code is not None and code & 0xFF == sqlite3.SQLITE_IOERR or "I/O error" in str(exc)):
+        return False
+    try:
+        return shutil.disk_usage(where).free < 2**20
+    except OSError:
+        return False
 
 # code: (English, Chinese); {names} are the reason's facts.
 REASONS: dict[str, tuple[str, str]] = {
@@ -25,6 +53,10 @@ REASONS: dict[str, tuple[str, str]] = {
     "too_large": ("{size_mb} MB is over the {limit_mb} MB limit (max_file_mb)", "文件 {size_mb} MB，超过 {limit_mb} MB 的上限"),
     "unsupported": ("not a type kb reads ({suffix}); README lists the formats",
                     "kb 不读取这种文件（{suffix}），可读的格式见说明"),
+    "too_many_paragraphs": ("over {limit} paragraphs (max_paragraphs_per_file)", "段落超过 {limit} 个的上限"),
+    "too_many_pages": ("{pages} pages, over the {limit}-page limit (max_pages_per_file)", "共 {pages} 页，超过 {limit} 页的上限"),
+    "too_many_chunks": ("{chunks} passages, over the {limit} kb takes from one file (max_chunks_per_file)",
+                        "切分出 {chunks} 个段落，超过单个文件 {limit} 个的上限"),
     "archive_too_large": ("its parts unpack to {size_mb} MB, over the {limit_mb} MB kb unpacks from one file",
                           "文件解压后达 {size_mb} MB，超过单个文件 {limit_mb} MB 的解压上限"),
     "docx_damaged": ("not a readable .docx (truncated or not a Word file): {detail}",

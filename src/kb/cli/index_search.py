@@ -285,17 +285,19 @@ def stats(ctx, as_json):
 
 
 @main.command()
-@click.option("--repair", is_flag=True, help="Rebuild the keyword index and vector file from SQLite.")
+@click.option("--repair", is_flag=True, help="Rebuild the keyword index and vector file from SQLite; drop documents "
+              "whose stored text is damaged, for `kb index` to read again.")
+@click.option("--full", is_flag=True, help="Compare every vector with its stored embedding, not a sample.")
 @click.option("--wait", is_flag=True, help="Wait for another writer instead of failing (with --repair).")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 @handle_errors
-def check(ctx, repair, wait, as_json):
-    """Verify the index: SQLite, keyword rows, vectors and manifest agree. Exits 1 when not."""
+def check(ctx, repair, full, wait, as_json):
+    """Verify the index: SQLite, stored texts, keyword rows, vectors and manifest agree. Exits 1 when not."""
     from kb.index.integrity import check_index, repair_index
 
     settings = settings_from(ctx)
-    report = repair_index(settings, wait) if repair else check_index(settings)
+    report = repair_index(settings, wait, full) if repair else check_index(settings, full)
     if as_json:
         click.echo(json.dumps({**report.model_dump(), "ok": report.ok}, ensure_ascii=False, indent=2))
     else:

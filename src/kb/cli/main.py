@@ -21,7 +21,7 @@ from pydantic import ValidationError
 STARTED = time.perf_counter()
 
 from kb.config import Settings
-from kb.reasons import KbError
+from kb.reasons import KbError, is_disk_full
 from kb.text import from_terminal
 
 # What the machine refused rather than what kb got wrong: said in one line with the path, as a user
@@ -56,6 +56,8 @@ def handle_errors(command):
         except KbError as exc:
             fail(str(exc) or exc.__class__.__name__)
         except sqlite3.DatabaseError as exc:
+            if is_disk_full(exc):
+                fail(f"the disk is full ({exc}): free space and run it again; what was committed before is kept")
             if type(exc) is not sqlite3.DatabaseError:  # locked, a constraint, bad SQL: not a damaged file
                 _report_bug()
             fail(f"the index database is damaged ({exc}): {DAMAGED_REMEDY}")

@@ -30,8 +30,11 @@ CREATE TABLE IF NOT EXISTS audit (
     detail TEXT NOT NULL
 )
 """
-# Added later: the detail as a code and its facts (kb.reasons), which the page words in Chinese.
-_REASON_COLUMN = "ALTER TABLE audit ADD COLUMN reason TEXT NOT NULL DEFAULT ''"
+# Added later: the detail as a code and its facts (kb.reasons), which the page words in Chinese; and a
+# key for entries that may be written twice (kb.index.runlog), which the log then holds once.
+_ADDED_COLUMNS = {"reason": "ALTER TABLE audit ADD COLUMN reason TEXT NOT NULL DEFAULT ''",
+                  "entry_key": "ALTER TABLE audit ADD COLUMN entry_key TEXT NOT NULL DEFAULT ''"}
+_KEY_INDEX = "CREATE UNIQUE INDEX IF NOT EXISTS audit_entry_key ON audit (entry_key) WHERE entry_key != ''"
 
 
 class AuditEntry(BaseModel):
@@ -43,6 +46,7 @@ class AuditEntry(BaseModel):
     result: str  # added, changed, renamed, removed, failed, duplicate, refused, done, error
     detail: str = ""
     reason: Reason | None = None
+    key: str = ""  # "": an entry written once; else the log keeps the first entry of this key
 
 
 def cli_actor() -> str:
@@ -60,10 +64,10 @@ def record(index_dir: Path, entries: list[AuditEntry]) -> None:
     Path(index_dir).mkdir(parents=True, exist_ok=True)
     with _connect(index_dir) as db:
         db.executemany(
-            "INSERT INTO audit (at, actor, action, target, content_hash, result, detail, reason)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT OR IGNORE INTO audit (at, actor, action, target, content_hash, result, detail, reason, entry_key)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [(e.at, e.actor, e.action, e.target, e.content_hash, e.result, e.detail,
-              e.reason.model_dump_json() if e.reason else "") for e in entries],
+              e.reason.model_dump_json() if e.reason else "", e.key) for e in entries],
         )
     db.close()
 
@@ -80,11 +84,14 @@ def entries(index_dir: Path, limit: int = 200) -> list[AuditEntry]:
     """The newest first."""
     if not (Path(index_dir) / AUDIT_FILE).exists():
         return []
-    db = _connect(index_dir)
+    # Read as it is, with no schema change: the log reads on a full disk too, and a log older than
+    # the reason column reads as entries without one.
+    db = sqlite3.connect(Path(index_dir) / AUDIT_FILE, timeout=30)
     try:
+        reason = "reason" if "reason" in {row[1] for row in db.execute("PRAGMA table_info(audit)")} else "''"
         rows = db.execute(
-            "SELECT at, actor, action, target, content_hash, result, detail, reason FROM audit ORDER BY id DESC LIMIT ?",
-            (limit,),
+            f"SELECT at, actor, action, target, content_hash, result, detail, {reason} FROM audit"
+            " ORDER BY id DESC LIMIT ?", (limit,),
         ).fetchall()
     finally:
         db.close()
@@ -97,9 +104,12 @@ def _connect(index_dir: Path) -> sqlite3.Connection:
     db = sqlite3.connect(Path(index_dir) / AUDIT_FILE, timeout=30)
     db.execute("PRAGMA journal_mode=WAL")
     db.execute(_SCHEMA)
-    if "reason" not in {row[1] for row in db.execute("PRAGMA table_info(audit)")}:
-        try:
-            db.execute(_REASON_COLUMN)
-        except sqlite3.OperationalError:  # another process added it meanwhile
-            pass
+    present = {row[1] for row in db.execute("PRAGMA table_info(audit)")}
+    for column, statement in _ADDED_COLUMNS.items():
+        if column not in present:
+            try:
+                db.execute(statement)
+            except sqlite3.OperationalError:  # another process added it meanwhile
+                pass
+    db.execute(_KEY_INDEX)
     return db

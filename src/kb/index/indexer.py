@@ -10,10 +10,12 @@ readers use another backend (Milvus), its publisher runs next, under the same wr
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import fcntl
 import logging
 import os
+import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -26,11 +28,13 @@ from kb.index import audit
 from kb.index.plan import Candidate, ChangePlan, candidates_from_files, plan_changes
 from kb.index.prepare import PreparedDocument, prepare
 from kb.index.report import DocumentChange, FileFailure, IndexReport, PublishReport
+from kb.index.runlog import PENDING_KEY, records_for, write_pending, write_records
 from kb.index.store import Store
 from kb.index.vectors import VectorIndex, factory_for, remove_stale, vector_file
 from kb.ingest import IngestError, Unreadable, discover
+from kb.ingest.limits import IngestLimits, limited
 from kb.model.embedder import Embedder
-from kb.reasons import KbError, Reason
+from kb.reasons import DiskFullError, KbError, Reason, is_disk_full
 from kb.records import Document, IndexManifest, ModelIdentity
 from kb.text import readable_name
 
@@ -39,7 +43,6 @@ log = logging.getLogger(__name__)
 FORMAT_VERSION = 1
 EMBED_BATCH = 64
 LOCK_NAME = "index.lock"
-LAST_RUN_NAME = "last-run.json"
 STRICT_NOTE = "--strict: nothing was indexed"
 
 Progress = Callable[[str, int, int], None]
@@ -102,29 +105,27 @@ def index_candidates(
         raise IngestError(first.path, first.reason.code, note=STRICT_NOTE, **first.reason.facts)
     started = time.monotonic()
     settings.index_dir.mkdir(parents=True, exist_ok=True)
+    action = "remove" if not candidates else "index"
     with WriterLock(settings.index_dir, wait):
         embedder = embedder or Embedder(settings)
         store = Store(settings.index_dir)
+        before = store.generation()
         try:
+            write_pending(store, settings.index_dir)  # what an earlier run committed but could not write
             report = _run(store, settings, embedder, candidates, scopes, rebuild, progress, strict, unique_content,
-                          unreadable)
+                          unreadable, _Run(started, actor, action))
+            if report.generation == before:  # nothing committed: the records go straight to their files
+                write_records(settings.index_dir, records_for(report, actor, action))
+            else:
+                write_pending(store, settings.index_dir)
         except BaseException as exc:
+            if is_disk_full(exc, settings.index_dir):
+                raise DiskFullError(_disk_full_message(settings.index_dir, exc, before)) from exc
             if actor:
-                target = ", ".join(scopes) or str(settings.corpus_dir)
-                audit.record(settings.index_dir, [audit.entry(actor, "index", target, "error", reason=Reason(
-                    code="run_error", facts={"detail": str(exc)[:500]}))])
+                _record_error(settings, scopes, actor, exc)
             raise
         finally:
             store.close()
-        report.seconds = time.monotonic() - started
-        report.finished_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-        _write_atomically(settings.index_dir / LAST_RUN_NAME, report.model_dump_json(indent=2))
-        if actor:
-            action = "remove" if not candidates else "index"
-            audit.record(settings.index_dir, [
-                audit.entry(actor, action, change.doc_id, change.kind, change.content_hash, change.detail, change.reason)
-                for change in report.changes
-            ])
         if publisher is not None:
             # After the commit is on record: a publish that fails leaves a committed generation that the
             # next run (a no-op one too) publishes again.
@@ -132,12 +133,35 @@ def index_candidates(
     return report
 
 
-def last_run(index_dir: Path) -> IndexReport | None:
-    """The report of the last finished run, for the page's status panel."""
+def _record_error(settings: Settings, scopes: list[str], actor: str, exc: BaseException) -> None:
+    """The failed run in the change log, where the log can still be written (never in place of the error)."""
+    target = ", ".join(scopes) or str(settings.corpus_dir)
     try:
-        return IndexReport.model_validate_json((Path(index_dir) / LAST_RUN_NAME).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
+        audit.record(settings.index_dir, [audit.entry(actor, "index", target, "error", reason=Reason(
+            code="run_error", facts={"detail": str(exc)[:500]}))])
+    except (OSError, sqlite3.Error) as unwritten:
+        log.warning("the failed run could not be put in the change log: %s", unwritten)
+
+
+def _disk_full_message(index_dir: Path, exc: BaseException, before: int) -> str:
+    """Whether the run committed, read afresh from the index (the run's own connection may be in a
+    failed state), and what to do."""
+    try:
+        store = Store(index_dir)
+        try:
+            now = store.generation()
+        finally:
+            store.close()
+    except Exception:  # noqa: BLE001 - even reading fails on this disk: the generation stays unknown
+        now = None
+    where = f"the disk holding {Path(index_dir).resolve()} is full ({getattr(exc, 'strerror', None) or exc})"
+    if now == before:
+        return (f"{where}: nothing of this run was committed, the index is as it was (generation {before}); "
+                "free space and run it again")
+    if now is None:
+        return f"{where}; `kb check` says which generation the index holds once there is space"
+    return (f"generation {now} was committed and is searchable, but {where}: its report and change-log "
+            "entries are kept in the index and written by the next `kb index` once there is space")
 
 
 def remove_documents(
@@ -146,12 +170,6 @@ def remove_documents(
 ) -> IndexReport:
     """Drop documents from the index whatever their files hold now."""
     return index_candidates(settings, [], list(doc_ids), wait=wait, actor=actor, publisher=publisher)
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temp.write_text(text, encoding="utf-8")
-    os.replace(temp, path)
 
 
 def check_compatible(manifest: IndexManifest | None, identity: ModelIdentity, chunking: dict) -> None:
@@ -173,10 +191,25 @@ def check_compatible(manifest: IndexManifest | None, identity: ModelIdentity, ch
         )
 
 
+@dataclasses.dataclass(frozen=True)
+class _Run:
+    """What the records of a run say beside its report: when it started, who asked, what for."""
+
+    started: float
+    actor: str | None
+    action: str
+
+    def finish(self, report: IndexReport, generation: int) -> None:
+        report.generation = generation
+        report.seconds = time.monotonic() - self.started
+        report.finished_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
 def _run(store: Store, settings: Settings, embedder: Embedder, candidates: list[Candidate], scopes: list[str],
          rebuild: bool, progress: Progress | None, strict: bool, unique_content: bool,
-         unreadable: list[Unreadable]) -> IndexReport:
-    """plan -> read -> prepare -> embed -> commit; each step's result feeds the next."""
+         unreadable: list[Unreadable], run: _Run) -> IndexReport:
+    """plan -> read -> prepare -> embed -> commit; each step's result feeds the next. A commit carries
+    the run's records (kb.index.runlog), finished but for the publish."""
     report = IndexReport()
     manifest = store.manifest()
     if not rebuild:
@@ -186,24 +219,28 @@ def _run(store: Store, settings: Settings, embedder: Embedder, candidates: list[
         report.changes.append(DocumentChange(doc_id=item.doc_id, kind="failed", detail=item.message,
                                              reason=item.reason))
     plan = plan_changes(store.document_hashes(), candidates, scopes, unreadable, rebuild, unique_content)
-    documents = _read(plan, report, progress, strict)
-    removed = sorted(set(plan.stored) - {d.doc_id for d in documents}) if rebuild else plan.removed
-    prepared = [prepare(doc, settings) for doc in documents]
+    prepared = _read(plan, report, progress, strict, settings)
+    removed = sorted(set(plan.stored) - {p.document.doc_id for p in prepared}) if rebuild else plan.removed
     embedding_started = time.monotonic()
     _embed_missing(store, embedder, prepared, report, settings, progress)
     report.embedding_seconds = time.monotonic() - embedding_started
 
     if not prepared and not removed and manifest is not None and not rebuild \
             and vector_file(settings.index_dir, manifest.generation).exists():
-        report.generation = manifest.generation
+        run.finish(report, manifest.generation)
     else:
-        report.generation = _commit(store, settings, embedder.identity, manifest, prepared, removed, progress)
+        run.finish(report, (manifest.generation if manifest else 0) + 1)
+        records = records_for(report, run.actor, run.action).model_dump_json()
+        _commit(store, settings, embedder.identity, report.generation, prepared, removed, progress,
+                {PENDING_KEY: records})
     return report
 
 
-def _read(plan: ChangePlan, report: IndexReport, progress: Progress | None, strict: bool) -> list[Document]:
-    """Loads what the plan reads; a file that cannot be read is reported and keeps its last indexed
-    version rather than vanishing (``strict``: the first one stops the run before anything is written)."""
+def _read(plan: ChangePlan, report: IndexReport, progress: Progress | None, strict: bool,
+          settings: Settings) -> list[PreparedDocument]:
+    """Loads and prepares what the plan reads, within the settings' bounds per file; a file that cannot
+    be read, or passes a bound, is reported and keeps its last indexed version rather than vanishing
+    (``strict``: the first one stops the run before anything is written)."""
 
     def failed(candidate: Candidate, reason: Reason) -> None:
         if strict:
@@ -221,26 +258,32 @@ def _read(plan: ChangePlan, report: IndexReport, progress: Progress | None, stri
         if progress:
             progress("reading", index + 1, len(plan.reads))
         try:
-            doc = _load_with_page_progress(planned.candidate, progress)
+            with limited(IngestLimits.of(settings)):
+                doc = _load_with_page_progress(planned.candidate, progress)
         except (IngestError, OSError, ValueError) as exc:
             failed(planned.candidate, exc.reason if isinstance(exc, IngestError) else Reason(
                 code="unreadable", facts={"detail": readable_name(getattr(exc, "strerror", None) or str(exc))}))
+            continue
+        ready = prepare(doc, settings)
+        if len(ready.chunks) > settings.max_chunks_per_file:
+            failed(planned.candidate, Reason(code="too_many_chunks", facts={
+                "chunks": str(len(ready.chunks)), "limit": str(settings.max_chunks_per_file)}))
             continue
         report.notes += [FileFailure.of(planned.candidate.source, note) for note in doc.notes]
         setattr(report, planned.kind, getattr(report, planned.kind) + 1)
         report.changes.append(DocumentChange(doc_id=doc.doc_id, kind=planned.kind,
                                              content_hash=planned.candidate.content_hash))
-        documents.append(doc)
+        documents.append(ready)
     report.unchanged = plan.unchanged
     report.removed = len(plan.removed) - report.renamed
     report.changes += [DocumentChange(doc_id=d, kind="removed", content_hash=plan.stored[d]) for d in plan.removed]
     return documents
 
 
-def _commit(store: Store, settings: Settings, identity: ModelIdentity, manifest: IndexManifest | None,
-            prepared: list[PreparedDocument], removed: list[str], progress: Progress | None) -> int:
-    """One transaction: the documents' rows, the new generation's vector file and its manifest."""
-    generation = (manifest.generation if manifest else 0) + 1
+def _commit(store: Store, settings: Settings, identity: ModelIdentity, generation: int,
+            prepared: list[PreparedDocument], removed: list[str], progress: Progress | None,
+            meta: dict[str, str]) -> None:
+    """One transaction: the documents' rows, the new generation's vector file, its manifest and ``meta``."""
     target = vector_file(settings.index_dir, generation)
 
     def write_vectors(ids: np.ndarray, vectors: np.ndarray) -> str:
@@ -260,12 +303,11 @@ def _commit(store: Store, settings: Settings, identity: ModelIdentity, manifest:
         built_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     )
     try:
-        store.commit_generation(prepared, removed, new_manifest, write_vectors)
+        store.commit_generation(prepared, removed, new_manifest, write_vectors, meta)
     except BaseException:
         target.unlink(missing_ok=True)
         raise
     remove_stale(settings.index_dir, generation)
-    return generation
 
 
 def _load_with_page_progress(candidate: Candidate, progress: Progress | None) -> Document:

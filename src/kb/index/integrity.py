@@ -11,11 +11,13 @@ from pydantic import BaseModel, Field
 from kb.config import Settings
 from kb.index.indexer import WriterLock
 from kb.index.prepare import embed_text_from_context
+from kb.index.schema import transaction
 from kb.index.store import Store
 from kb.index.vectors import VectorIndex, factory_for, vector_file
 from kb.tokenize import tokenize
 
 SAMPLE_VECTORS = 64
+DAMAGED_TEXT = "stored text is not UTF-8 (damaged on disk) in"
 
 
 class CheckReport(BaseModel):
@@ -32,15 +34,36 @@ class CheckReport(BaseModel):
         return not self.problems
 
 
-def check_index(settings: Settings) -> CheckReport:
+def check_index(settings: Settings, full: bool = False) -> CheckReport:
+    """``full``: every vector of the FAISS file against its stored embedding, not a sample."""
     store = Store(settings.index_dir, create=False)
     try:
-        return _check(store, settings)
+        return _check(store, settings, full)
     finally:
         store.close()
 
 
-def _check(store: Store, settings: Settings) -> CheckReport:
+def damaged_documents(db: sqlite3.Connection) -> dict[str, bytes]:
+    """Documents whose stored text (or a chunk's) is no longer UTF-8, by name (their id as bytes):
+    bytes of a page flipped on disk, which SQLite's own integrity check does not see (it checks
+    structure, not content)."""
+    damaged: dict[str, bytes] = {}
+    for doc_id, *texts in db.execute(
+        "SELECT CAST(doc_id AS BLOB), CAST(title AS BLOB), CAST(unit AS BLOB), CAST(text AS BLOB) FROM documents"
+    ).fetchall() + db.execute(
+        "SELECT CAST(doc_id AS BLOB), CAST(text AS BLOB), CAST(context AS BLOB), CAST(heading_path AS BLOB)"
+        " FROM chunks"
+    ).fetchall():
+        try:
+            for text in texts:
+                if text is not None:
+                    text.decode("utf-8")
+        except UnicodeDecodeError:
+            damaged[doc_id.decode("utf-8", "replace")] = doc_id
+    return dict(sorted(damaged.items()))
+
+
+def _check(store: Store, settings: Settings, full: bool = False) -> CheckReport:
     report = CheckReport()
     db = store.db
     verdict = db.execute("PRAGMA integrity_check").fetchone()[0]
@@ -55,6 +78,9 @@ def _check(store: Store, settings: Settings) -> CheckReport:
     report.generation = manifest.generation
     report.documents = db.execute("SELECT count(*) FROM documents").fetchone()[0]
     report.chunks = store.chunk_count()
+    damaged = damaged_documents(db)
+    if damaged:
+        report.problems.append(f"{DAMAGED_TEXT} {len(damaged)} document(s): {', '.join(list(damaged)[:10])}")
 
     orphans = db.execute("SELECT count(*) FROM chunks WHERE doc_id NOT IN (SELECT doc_id FROM documents)").fetchone()[0]
     if orphans:
@@ -100,20 +126,22 @@ def _check(store: Store, settings: Settings) -> CheckReport:
         )
         return report
     if len(ids) and manifest.vector_index.startswith("IDMap"):
-        sample = np.random.default_rng(manifest.generation).choice(len(ids), min(SAMPLE_VECTORS, len(ids)), replace=False)
-        for row in sample:
+        rows = np.arange(len(ids)) if full else np.random.default_rng(manifest.generation).choice(
+            len(ids), min(SAMPLE_VECTORS, len(ids)), replace=False)
+        for row in rows:
             if not np.allclose(vectors.index.reconstruct(int(ids[row])), stored[row], atol=1e-6):
                 report.problems.append(f"{path.name}: the vector of chunk {ids[row]} differs from its stored embedding")
                 break
     return report
 
 
-def repair_index(settings: Settings, wait: bool = False) -> CheckReport:
-    """Rebuild the keyword index and the vector file from SQLite, under the writer lock."""
+def repair_index(settings: Settings, wait: bool = False, full: bool = False) -> CheckReport:
+    """Rebuild the keyword index and the vector file from SQLite, under the writer lock, after dropping
+    the documents whose stored text is damaged (their files are read again by the next `kb index`)."""
     with WriterLock(settings.index_dir, wait):
         store = Store(settings.index_dir, create=False)
         try:
-            before = _check(store, settings)
+            before = _check(store, settings, full)
             if before.ok:
                 return before
             manifest = store.manifest()
@@ -123,8 +151,13 @@ def repair_index(settings: Settings, wait: bool = False) -> CheckReport:
                 return before
             repaired = []
             db = store.db
-            db.execute("BEGIN IMMEDIATE")
-            try:
+            damaged = damaged_documents(db)
+            with transaction(db):
+                for stored_id in damaged.values():
+                    db.execute("DELETE FROM documents WHERE CAST(doc_id AS BLOB) = ?", (stored_id,))
+                if damaged:
+                    repaired.append(f"{len(damaged)} damaged document(s) dropped: `kb index` reads them again from "
+                                    f"the corpus ({', '.join(list(damaged)[:10])})")
                 db.execute("DELETE FROM chunks WHERE doc_id NOT IN (SELECT doc_id FROM documents)")
                 db.execute("DELETE FROM chunk_fts")
                 rows = db.execute("SELECT chunk_id, context, text FROM chunks").fetchall()
@@ -139,11 +172,7 @@ def repair_index(settings: Settings, wait: bool = False) -> CheckReport:
                 if factory != manifest.vector_index:
                     store.write_manifest(manifest.model_copy(update={"vector_index": factory}))
                 repaired.append(f"vectors-{manifest.generation}.faiss rebuilt ({len(ids)} vectors)")
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            after = _check(store, settings)
+            after = _check(store, settings, full)
             after.repaired = repaired
             return after
         finally:

@@ -3,6 +3,7 @@ own transaction, with the Python steps some of them need."""
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
@@ -117,22 +118,31 @@ def insert_practices(db: sqlite3.Connection, doc_id: str, practices: Sequence[Pr
 _MIGRATION_STEPS = {4: _fill_practices}
 
 
+@contextlib.contextmanager
+def transaction(db: sqlite3.Connection):
+    """BEGIN IMMEDIATE … COMMIT, rolled back on any error. Where SQLite has already rolled back itself
+    (a COMMIT on a full disk), there is nothing to roll back, and the error that did it is the one raised."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+        db.execute("COMMIT")
+    except BaseException:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        raise
+
+
 def migrate(db: sqlite3.Connection, path: Path) -> None:
     version = db.execute("PRAGMA user_version").fetchone()[0]
     if version > len(_MIGRATIONS):
         raise StoreError(f"{path} was written by a newer kb (schema {version}); upgrade kb")
     for number in range(version, len(_MIGRATIONS)):
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        with transaction(db):
             for statement in _split_sql(_MIGRATIONS[number]):
                 db.execute(statement)
             if number + 1 in _MIGRATION_STEPS:
                 _MIGRATION_STEPS[number + 1](db)
             db.execute(f"PRAGMA user_version = {number + 1}")
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
 
 
 def _split_sql(script: str) -> list[str]:

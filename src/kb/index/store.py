@@ -13,10 +13,14 @@ import numpy as np
 
 from kb.index.prepare import PreparedDocument
 from kb.index.reading import StoreReads
-from kb.index.schema import StoreError, insert_practices, migrate
+from kb.index.schema import StoreError, insert_practices, migrate, transaction
 from kb.records import IndexManifest
 
 DB_NAME = "kb.sqlite3"
+
+
+def _lenient_text(data: bytes) -> str:
+    return data.decode("utf-8", "replace")
 
 
 class Store(StoreReads):
@@ -29,6 +33,9 @@ class Store(StoreReads):
             raise StoreError(f"no index at {self.index_dir}: run `kb index` first")
         self.index_dir.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+        # A text damaged on disk reads with U+FFFD where its bytes broke, rather than failing the search
+        # that met it; `kb check` finds such texts (kb.index.integrity.damaged_documents).
+        self.db.text_factory = _lenient_text
         try:
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
@@ -63,16 +70,17 @@ class Store(StoreReads):
         removed: Iterable[str],
         manifest: IndexManifest,
         write_vectors: Callable[[np.ndarray, np.ndarray], str],
+        meta: dict[str, str] | None = None,
     ) -> IndexManifest:
         """Replace documents and their chunks and move the manifest on, in one transaction.
 
         ``write_vectors(ids, vectors)`` runs inside the transaction, after the writes, with every
         chunk's vector: it writes the new generation's vector file (so a committed generation always
-        has one) and returns the FAISS factory it used, which the committed manifest records.
+        has one) and returns the FAISS factory it used, which the committed manifest records. ``meta``:
+        further keys committed with it (the run's records, kb.index.runlog).
         """
         db = self.db
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        with transaction(db):
             next_id = self._next_chunk_id()
             for doc_id in removed:
                 self._delete_document(doc_id)
@@ -103,15 +111,17 @@ class Store(StoreReads):
                 raise RuntimeError("some chunks have no embedding; the index was not changed")
             manifest = manifest.model_copy(update={"vector_index": write_vectors(ids, vectors)})
             self.write_manifest(manifest)
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
+            for key, value in (meta or {}).items():
+                self.put_meta(key, value)
         return manifest
 
     def write_manifest(self, manifest: IndexManifest) -> None:
         """The manifest says which generation, model and vector file an index is: written here only."""
         self.put_meta("manifest", manifest.model_dump_json())
+
+    def get_meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
 
     def put_meta(self, key: str, value: str) -> None:
         self.db.execute("INSERT INTO meta (key, value) VALUES (?, ?) "
@@ -164,13 +174,8 @@ class Store(StoreReads):
     def put_embeddings(self, model_key: str, hashes: Sequence[str], vectors: np.ndarray) -> None:
         """Committed at once, so an interrupted run keeps what it embedded."""
         rows = [(model_key, h, np.asarray(v, dtype="<f4").tobytes()) for h, v in zip(hashes, vectors)]
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
+        with transaction(self.db):
             self.db.executemany("INSERT OR REPLACE INTO embeddings VALUES (?, ?, ?)", rows)
-            self.db.execute("COMMIT")
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
 
     def chunk_vectors(self, model_key: str, dimension: int) -> tuple[np.ndarray, np.ndarray]:
         """(chunk ids, vectors) of every chunk, in chunk id order."""

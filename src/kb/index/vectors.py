@@ -10,9 +10,11 @@ reflect in their name, so a reader never sees a half-written index.
 
 from __future__ import annotations
 
+import errno
 import math
 import os
 import re
+import shutil
 from pathlib import Path
 
 import faiss
@@ -128,10 +130,20 @@ class VectorIndex:
     def save(self, path: Path) -> None:
         path = Path(path)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        faiss.write_index(self.index, str(tmp))
-        with open(tmp, "rb") as handle:
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
+        try:
+            try:
+                faiss.write_index(self.index, str(tmp))
+            except RuntimeError as exc:
+                # FAISS says only "write error"; where the disk is out of room, that is what it was.
+                if shutil.disk_usage(path.parent).free < 2**20:
+                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path)) from exc
+                raise
+            with open(tmp, "rb") as handle:
+                os.fsync(handle.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
         directory = os.open(path.parent, os.O_RDONLY)
         try:
             os.fsync(directory)

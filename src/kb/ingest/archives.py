@@ -1,16 +1,18 @@
 """Zip-based formats (.docx, .ofd) are bounded before anything is inflated: the declared sizes of their
 parts, past which Python's zipfile never inflates a part, are summed first, and a file whose parts come
-to more than MAX_UNPACKED_BYTES is refused by name. A 1 MB .docx whose image inflates to 1 GB would
-otherwise be read whole into memory."""
+to more than the limit (kb.ingest.limits) is refused by name. A 1 MB .docx whose image inflates to 1 GB
+would otherwise be read whole into memory. A .docx's paragraphs are counted in its XML, streamed, before
+python-docx parses it: a 300 KB file can hold a million empty paragraphs."""
 
 from __future__ import annotations
 
 import zipfile
 from pathlib import Path
 
+from kb.ingest import limits
 from kb.ingest.errors import IngestError
 
-MAX_UNPACKED_BYTES = 200 * 1024 * 1024
+_PARAGRAPH = (b"<w:p>", b"<w:p ")
 
 
 def check_unpacked_size(path: Path) -> None:
@@ -21,6 +23,25 @@ def check_unpacked_size(path: Path) -> None:
             total = sum(info.file_size for info in archive.infolist())
     except (zipfile.BadZipFile, OSError, ValueError):
         return
-    if total > MAX_UNPACKED_BYTES:
-        raise IngestError(path, "archive_too_large", size_mb=f"{total / 1e6:.0f}",
-                          limit_mb=f"{MAX_UNPACKED_BYTES / 1024 / 1024:.0f}")
+    bound = limits.current().unpacked_bytes
+    if total > bound:
+        raise IngestError(path, "archive_too_large", size_mb=f"{total / 1e6:.0f}", limit_mb=f"{bound / 1024 / 1024:.0f}")
+
+
+def check_paragraph_count(path: Path, part: str = "word/document.xml") -> None:
+    """IngestError ``too_many_paragraphs`` past the limit, counted as the part streams by (a tag cut
+    between two reads is seen whole, as each read keeps the previous one's last bytes)."""
+    bound = limits.current().paragraphs
+    count, tail = 0, b""
+    try:
+        with zipfile.ZipFile(path) as archive, archive.open(part) as stream:
+            while block := stream.read(1 << 20):
+                window = tail + block
+                count += sum(window.count(tag) for tag in _PARAGRAPH) - sum(tail.count(tag) for tag in _PARAGRAPH)
+                tail = window[-8:]
+                if count > bound:
+                    break
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError):
+        return  # not a readable .docx: its loader names it
+    if count > bound:
+        raise IngestError(path, "too_many_paragraphs", limit=str(bound))

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.etree import ElementTree
 
-from kb.ingest import ocr
+from kb.ingest import limits, ocr
 from kb.ingest.archives import check_unpacked_size
 from kb.ingest.document import build_document
 from kb.ingest.errors import IngestError
@@ -38,6 +38,8 @@ def load_ofd(path: Path, doc_id: str) -> Document:
     try:
         with zipfile.ZipFile(path) as archive:
             doc_root, files = _page_files(archive)
+            if len(files) > limits.current().pages:
+                raise IngestError(path, "too_many_pages", pages=len(files), limit=limits.current().pages)
             media = _media(archive, doc_root)
             pages = [_page_lines(archive, page) for page in files]
             images = [[] if lines else _page_images(archive, page, media) for page, lines in zip(files, pages)]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from kb.ingest import ocr
+from kb.ingest import limits, ocr
 from kb.ingest.document import build_document
 from kb.ingest.errors import IngestError
 from kb.records import Document
@@ -30,6 +30,8 @@ def load_pdf(path: Path, doc_id: str) -> Document:
         reader = PdfReader(path)
         if reader.is_encrypted and not reader.decrypt(""):
             raise IngestError(path, "pdf_encrypted")
+        if len(reader.pages) > limits.current().pages:
+            raise IngestError(path, "too_many_pages", pages=len(reader.pages), limit=limits.current().pages)
         pages = [page.extract_text() or "" for page in reader.pages]
     except IngestError:
         raise

@@ -7,7 +7,7 @@ import re
 import zipfile
 from pathlib import Path
 
-from kb.ingest.archives import check_unpacked_size
+from kb.ingest.archives import check_paragraph_count, check_unpacked_size
 from kb.ingest.document import build_document
 from kb.ingest.errors import IngestError
 from kb.ingest.legacy_word import OLE_MAGIC, word97_text
@@ -27,6 +27,7 @@ def load_docx(path: Path, doc_id: str) -> Document:
     if not raw:
         raise IngestError(path, "empty")
     check_unpacked_size(path)
+    check_paragraph_count(path)
     try:
         document = docx.Document(path)
     except (zipfile.BadZipFile, KeyError, ValueError) as exc:

@@ -11,7 +11,7 @@ import streamlit as st
 
 from kb.config import Settings
 from kb.index import audit
-from kb.index.indexer import last_run
+from kb.index.runlog import last_run
 from kb.ingest import LOADERS
 from kb.office.admin import Access, access
 from kb.office.indexing import index_files

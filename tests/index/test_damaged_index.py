@@ -1,0 +1,65 @@
+"""An index damaged on disk, part by part: what `kb check` finds, what `--repair` mends, and that no
+search and no command shows a traceback meanwhile. SQLite holds the source of truth; the keyword rows
+and the FAISS file are derived from it, and a document whose stored text is damaged is read again
+from its file."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+
+import numpy as np
+from support import kb
+
+
+def _copy(seed_index, tmp_path):
+    index_dir = tmp_path / "index"
+    shutil.copytree(seed_index.index_dir, index_dir)
+    return index_dir
+
+
+def test_text_damaged_on_disk_is_found_and_its_document_read_again(seed_index, tmp_path):
+    """Bytes that are no UTF-8 inside a stored chunk text (a flipped byte in a page): SQLite's own
+    integrity check passes, and the keyword search used to fail with "Could not decode to UTF-8"."""
+    index_dir = _copy(seed_index, tmp_path)
+    where = ["--index-dir", str(index_dir)]
+    with sqlite3.connect(index_dir / "kb.sqlite3") as db:
+        chunk_id, doc_id, text = db.execute(
+            "SELECT chunk_id, doc_id, text FROM chunks WHERE text LIKE '%公益法律服务%' LIMIT 1").fetchone()
+        broken = text.encode("utf-8")
+        broken = broken[:7] + b"\xff" + broken[8:]
+        db.execute("UPDATE chunks SET text = CAST(? AS TEXT) WHERE chunk_id = ?", (broken, chunk_id))
+    searched = kb("search", "律师委员公益法律服务", "--mode", "keyword", *where, check=False)
+    assert searched.returncode == 0 and "Traceback" not in searched.stderr, searched.stderr
+    checked = kb("check", *where, check=False)
+    assert checked.returncode == 1 and "not UTF-8" in checked.stdout and doc_id in checked.stdout, checked.stdout
+
+    repaired = kb("check", "--repair", *where, check=False)
+    assert repaired.returncode == 0 and "dropped: `kb index` reads them again" in repaired.stdout, repaired.stdout
+    again = kb("index", "--corpus-dir", str(seed_index.corpus_dir), *where, "--json", check=False)
+    assert again.returncode == 0 and '"added": 1' in again.stdout, again.stdout
+    assert kb("check", *where).returncode == 0
+    hits = kb("search", "律师委员公益法律服务", "--mode", "keyword", "--json", *where).stdout
+    assert "\ufffd" not in hits and "公益法律服务" in hits
+
+
+def test_a_vector_changed_on_disk_is_found_by_the_full_check_and_rebuilt(seed_index, tmp_path):
+    """Flipped bytes in one vector of the FAISS file: the file still loads, the sample may miss it,
+    `kb check --full` compares every vector with SQLite's embedding and `--repair` writes them again."""
+    index_dir = _copy(seed_index, tmp_path)
+    where = ["--index-dir", str(index_dir)]
+    with sqlite3.connect(index_dir / "kb.sqlite3") as db:
+        stored = db.execute("SELECT vector FROM embeddings LIMIT 1 OFFSET 5").fetchone()[0]
+    vectors = next(index_dir.glob("vectors-*.faiss"))
+    data = vectors.read_bytes()
+    at = data.find(stored)
+    assert at > 0, "the vector's bytes are not in the FAISS file"
+    flipped = np.frombuffer(stored, dtype="<f4").copy()
+    flipped[:16] = -flipped[:16]
+    vectors.write_bytes(data[:at] + flipped.tobytes() + data[at + len(stored):])
+
+    full = kb("check", "--full", *where, check=False)
+    assert full.returncode == 1 and "differs from its stored embedding" in full.stdout, full.stdout
+    repaired = kb("check", "--repair", "--full", *where, check=False)
+    assert repaired.returncode == 0 and "rebuilt" in repaired.stdout, repaired.stdout
+    assert kb("check", "--full", *where).returncode == 0
