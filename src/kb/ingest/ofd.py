@@ -43,6 +43,8 @@ def load_ofd(path: Path, doc_id: str) -> Document:
             media = _media(archive, doc_root)
             pages = [_page_lines(archive, page) for page in files]
             images = [[] if lines else _page_images(archive, page, media) for page, lines in zip(files, pages)]
+    except IngestError:
+        raise
     except (zipfile.BadZipFile, KeyError, ElementTree.ParseError, ValueError) as exc:
         raise IngestError(path, "ofd_damaged", detail=f"{exc.__class__.__name__}: {exc}") from None
     body = _body_size([line for page in pages for line in page])
