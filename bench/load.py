@@ -53,8 +53,8 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(env: dict[str, str], port: int) -> subprocess.Popen:
-    process = subprocess.Popen([sys.executable, "-m", "kb", "serve", "--port", str(port)], env=env,
+def start_server(env: dict[str, str], port: int, *args: str) -> subprocess.Popen:
+    process = subprocess.Popen([sys.executable, "-m", "kb", "serve", "--port", str(port), *args], env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
@@ -121,7 +121,7 @@ class Session:
         import websockets
 
         self.socket = await websockets.connect(self.url, subprotocols=["streamlit"], max_size=None)
-        self.box_id = self.fragment = None
+        self.box_id = self.fragment = self.session_id = None
         await self.run(None)
         if self.box_id is None:
             raise RuntimeError("the page has no search box")
@@ -149,6 +149,8 @@ class Session:
             reply = ForwardMsg()
             reply.ParseFromString(await self.socket.recv())
             kind = reply.WhichOneof("type")
+            if kind == "new_session":
+                self.session_id = reply.new_session.initialize.session_id
             if kind == "script_finished":
                 return texts, errors
             if kind != "delta" or reply.delta.WhichOneof("type") != "new_element":

@@ -98,6 +98,8 @@ REASONS: dict[str, tuple[str, str]] = {
     "backup_made": ("generation {generation}, {documents} documents, {files} corpus files",
                     "第 {generation} 版索引，{documents} 个文档，{files} 个语料文件"),
     "restored": ("backup of {made}, now generation {generation}{more}", "恢复 {made} 的备份，现为第 {generation} 版索引{more_zh}"),
+    "database_set_aside": ("damaged; kept as {name}, and the index built again from the corpus",
+                           "已损坏：原文件另存为 {name}，索引已按文档目录重新建立"),
     "run_error": ("{detail}", "运行出错（详情可在服务器上运行 kb log 查看）"),
 }
 

@@ -63,3 +63,22 @@ def test_a_vector_changed_on_disk_is_found_by_the_full_check_and_rebuilt(seed_in
     repaired = kb("check", "--repair", "--full", *where, check=False)
     assert repaired.returncode == 0 and "rebuilt" in repaired.stdout, repaired.stdout
     assert kb("check", "--full", *where).returncode == 0
+
+
+def test_a_database_past_repair_is_kept_aside_and_the_index_built_again(seed_index, tmp_path):
+    """SQLite itself damaged (its header overwritten): every command says so in one line and names the
+    rebuild; `kb index --rebuild` keeps the damaged file under another name and reads the corpus again."""
+    index_dir = _copy(seed_index, tmp_path)
+    where = ["--index-dir", str(index_dir)]
+    for suffix in ("-wal", "-shm"):
+        (index_dir / f"kb.sqlite3{suffix}").unlink(missing_ok=True)
+    with open(index_dir / "kb.sqlite3", "r+b") as handle:
+        handle.write(b"\x00not a database\x00" * 4)
+    repaired = kb("check", "--repair", *where, check=False)
+    assert repaired.returncode == 2 and "kb index --rebuild" in repaired.stderr, repaired.stderr
+    rebuilt = kb("index", "--rebuild", "--corpus-dir", str(seed_index.corpus_dir), *where, check=False)
+    said = rebuilt.stdout + rebuilt.stderr
+    assert rebuilt.returncode == 0 and "damaged; kept as kb.sqlite3.damaged-" in said, said
+    kept = list(index_dir.glob("kb.sqlite3.damaged-*"))
+    assert len(kept) == 1 and kept[0].read_bytes().startswith(b"\x00not a database")
+    assert kb("check", *where).returncode == 0

@@ -58,6 +58,9 @@ def handle_errors(command):
         except sqlite3.DatabaseError as exc:
             if is_disk_full(exc):
                 fail(f"the disk is full ({exc}): free space and run it again; what was committed before is kept")
+            if getattr(exc, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_IOERR:
+                fail(f"the index's disk could not be read or written ({exc}): it may be full or failing; "
+                     "free space, then run `kb check`")
             if type(exc) is not sqlite3.DatabaseError:  # locked, a constraint, bad SQL: not a damaged file
                 _report_bug()
             fail(f"the index database is damaged ({exc}): {DAMAGED_REMEDY}")

@@ -86,18 +86,24 @@ def entries(index_dir: Path, limit: int = 200) -> list[AuditEntry]:
         return []
     # Read as it is, with no schema change: the log reads on a full disk too, and a log older than
     # the reason column reads as entries without one.
-    db = sqlite3.connect(Path(index_dir) / AUDIT_FILE, timeout=30)
     try:
-        reason = "reason" if "reason" in {row[1] for row in db.execute("PRAGMA table_info(audit)")} else "''"
-        rows = db.execute(
-            f"SELECT at, actor, action, target, content_hash, result, detail, {reason} FROM audit"
-            " ORDER BY id DESC LIMIT ?", (limit,),
-        ).fetchall()
-    finally:
-        db.close()
+        rows = _newest(sqlite3.connect(Path(index_dir) / AUDIT_FILE, timeout=30), limit)
+    except sqlite3.OperationalError:
+        # SQLite's shared-memory file cannot be made (a full or read-only disk): read the file as it stands.
+        rows = _newest(sqlite3.connect(f"{(Path(index_dir) / AUDIT_FILE).resolve().as_uri()}?immutable=1", uri=True),
+                       limit)
     names = ("at", "actor", "action", "target", "content_hash", "result", "detail")
     return [AuditEntry(**dict(zip(names, row[:7])), reason=Reason.model_validate_json(row[7]) if row[7] else None)
             for row in rows]
+
+
+def _newest(db: sqlite3.Connection, limit: int) -> list[tuple]:
+    try:
+        reason = "reason" if "reason" in {row[1] for row in db.execute("PRAGMA table_info(audit)")} else "''"
+        return db.execute(f"SELECT at, actor, action, target, content_hash, result, detail, {reason} FROM audit"
+                          " ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
+    finally:
+        db.close()
 
 
 def _connect(index_dir: Path) -> sqlite3.Connection:

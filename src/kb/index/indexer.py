@@ -29,7 +29,7 @@ from kb.index.plan import Candidate, ChangePlan, candidates_from_files, plan_cha
 from kb.index.prepare import PreparedDocument, prepare
 from kb.index.report import DocumentChange, FileFailure, IndexReport, PublishReport
 from kb.index.runlog import PENDING_KEY, records_for, write_pending, write_records
-from kb.index.store import Store
+from kb.index.store import DB_NAME, Store
 from kb.index.vectors import VectorIndex, factory_for, remove_stale, vector_file
 from kb.ingest import IngestError, Unreadable, discover
 from kb.ingest.limits import IngestLimits, limited
@@ -108,12 +108,12 @@ def index_candidates(
     action = "remove" if not candidates else "index"
     with WriterLock(settings.index_dir, wait):
         embedder = embedder or Embedder(settings)
-        store = Store(settings.index_dir)
+        store, set_aside = Store.opened_for_rebuild(settings.index_dir) if rebuild else (Store(settings.index_dir), None)
         before = store.generation()
         try:
             write_pending(store, settings.index_dir)  # what an earlier run committed but could not write
             report = _run(store, settings, embedder, candidates, scopes, rebuild, progress, strict, unique_content,
-                          unreadable, _Run(started, actor, action))
+                          unreadable, _Run(started, actor, action, set_aside))
             if report.generation == before:  # nothing committed: the records go straight to their files
                 write_records(settings.index_dir, records_for(report, actor, action))
             else:
@@ -198,8 +198,12 @@ class _Run:
     started: float
     actor: str | None
     action: str
+    set_aside: str | None = None  # the damaged database a rebuild kept aside
 
     def finish(self, report: IndexReport, generation: int) -> None:
+        if self.set_aside:
+            report.notes.insert(0, FileFailure.of(DB_NAME, Reason(code="database_set_aside",
+                                                                  facts={"name": self.set_aside})))
         report.generation = generation
         report.seconds = time.monotonic() - self.started
         report.finished_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")

@@ -17,6 +17,8 @@ from kb.index.vectors import VectorIndex, factory_for, vector_file
 from kb.tokenize import tokenize
 
 SAMPLE_VECTORS = 64
+# The source of truth itself damaged: the corpus is read again into a new database, the damaged one kept.
+REBUILD_REMEDY = "kb index --rebuild"
 DAMAGED_TEXT = "stored text is not UTF-8 (damaged on disk) in"
 
 
@@ -69,6 +71,7 @@ def _check(store: Store, settings: Settings, full: bool = False) -> CheckReport:
     verdict = db.execute("PRAGMA integrity_check").fetchone()[0]
     if verdict != "ok":
         report.problems.append(f"SQLite integrity check: {verdict}")
+        report.remedy = REBUILD_REMEDY
         return report
     manifest = store.manifest()
     if manifest is None:
@@ -102,6 +105,7 @@ def _check(store: Store, settings: Settings, full: bool = False) -> CheckReport:
     ).fetchone()[0]
     if unembedded:
         report.problems.append(f"{unembedded} chunks have no stored embedding for {manifest.model.name}")
+        report.remedy = REBUILD_REMEDY
         return report
 
     path = vector_file(settings.index_dir, manifest.generation)
@@ -147,7 +151,7 @@ def repair_index(settings: Settings, wait: bool = False, full: bool = False) -> 
             manifest = store.manifest()
             if manifest is None or any(p.startswith("SQLite") or "no stored embedding" in p for p in before.problems):
                 # The source of truth itself is damaged or incomplete: only a re-index can fix it.
-                before.problems.append("not repairable from SQLite: run `kb index --rebuild`")
+                before.problems.append(f"not repairable from SQLite: run `{REBUILD_REMEDY}`")
                 return before
             repaired = []
             db = store.db

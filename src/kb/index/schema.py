@@ -18,6 +18,10 @@ class StoreError(KbError, RuntimeError):
     pass
 
 
+class DamagedStoreError(StoreError):
+    """The database file is not a readable SQLite index: the source of truth itself is damaged."""
+
+
 _MIGRATIONS = [
     """
     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);

@@ -4,6 +4,7 @@ the manifest. Everything else (the FAISS file) can be rebuilt from here."""
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
@@ -13,7 +14,13 @@ import numpy as np
 
 from kb.index.prepare import PreparedDocument
 from kb.index.reading import StoreReads
-from kb.index.schema import StoreError, insert_practices, migrate, transaction
+from kb.index.schema import (
+    DamagedStoreError,
+    StoreError,
+    insert_practices,
+    migrate,
+    transaction,
+)
 from kb.records import IndexManifest
 
 DB_NAME = "kb.sqlite3"
@@ -45,11 +52,35 @@ class Store(StoreReads):
             self.db.close()
             if type(exc) is not sqlite3.DatabaseError:
                 raise
-            raise StoreError(f"{self.path} cannot be read as an index ({exc}): `kb restore` a backup, or move it "
-                             "away and run `kb index` to build the index again") from exc
+            raise DamagedStoreError(f"{self.path} cannot be read as an index ({exc}): `kb restore` a backup, or "
+                                    "`kb index --rebuild` to set it aside and build the index again") from exc
 
     def close(self) -> None:
         self.db.close()
+
+    @classmethod
+    def opened_for_rebuild(cls, index_dir: Path) -> tuple[Store, str | None]:
+        """The store a rebuild writes to: this one, or, where the database is damaged (it does not open,
+        or SQLite's integrity check fails), a new one, the damaged file kept beside it under another name
+        (returned), never deleted."""
+        try:
+            store = cls(index_dir)
+            try:
+                sound = store.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+            except sqlite3.DatabaseError:
+                sound = False
+            if sound:
+                return store, None
+            store.close()
+        except DamagedStoreError:
+            pass
+        path = Path(index_dir) / DB_NAME
+        kept = path.with_name(f"{DB_NAME}.damaged-{dt.datetime.now(dt.UTC):%Y%m%d%H%M%S}")
+        path.replace(kept)
+        for suffix in ("-wal", "-shm"):  # they belong to the damaged file, and go with it
+            if Path(f"{path}{suffix}").exists():
+                Path(f"{path}{suffix}").replace(f"{kept}{suffix}")
+        return cls(index_dir), kept.name
 
     # -- manifest and generation -------------------------------------------------------
     def manifest(self) -> IndexManifest | None:

@@ -6,13 +6,15 @@ python-docx parses it: a 300 KB file can hold a million empty paragraphs."""
 
 from __future__ import annotations
 
+import re
 import zipfile
 from pathlib import Path
 
 from kb.ingest import limits
 from kb.ingest.errors import IngestError
 
-_PARAGRAPH = (b"<w:p>", b"<w:p ")
+# A paragraph element under any namespace prefix, empty or not: <w:p>, <w:p w:rsidR=…>, <w:p/>, <x:p>.
+_PARAGRAPH = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?p[\s/>]")
 
 
 def check_unpacked_size(path: Path) -> None:
@@ -37,8 +39,8 @@ def check_paragraph_count(path: Path, part: str = "word/document.xml") -> None:
         with zipfile.ZipFile(path) as archive, archive.open(part) as stream:
             while block := stream.read(1 << 20):
                 window = tail + block
-                count += sum(window.count(tag) for tag in _PARAGRAPH) - sum(tail.count(tag) for tag in _PARAGRAPH)
-                tail = window[-8:]
+                count += len(_PARAGRAPH.findall(window)) - len(_PARAGRAPH.findall(tail))
+                tail = window[-64:]
                 if count > bound:
                     break
     except (zipfile.BadZipFile, KeyError, OSError, ValueError):
