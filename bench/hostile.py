@@ -13,7 +13,7 @@
 
     python bench/hostile.py                        # every part
     python bench/hostile.py --smoke                # every part at its smallest (CI)
-    python bench/hostile.py full-disk --levels 8   # one part; --json prints the figures as one JSON line
+    python bench/hostile.py full-disk --levels 8   # one part; --json FILE writes the figures there too
 """
 
 from __future__ import annotations
@@ -110,12 +110,18 @@ def make_bombs(folder: Path, smoke: bool) -> dict[str, Path]:
 
 
 def bombs(work: Path, smoke: bool) -> list[dict]:
+    """Each bomb beside one real document, and first the real document alone: the model it loads to
+    embed that document is most of what `kb index` holds."""
     rows = []
-    for name, bomb in make_bombs(work / "bombs", smoke).items():
-        corpus, index_dir = work / f"corpus-{bomb.stem}", work / f"index-{bomb.stem}"
+    every = {"(none: the real document alone)": None, **make_bombs(work / "bombs", smoke)}
+    for number, (name, bomb) in enumerate(every.items()):
+        corpus, index_dir = work / f"corpus-{number}", work / f"index-{number}"
         corpus.mkdir()
         (corpus / "real.md").write_text(REAL, encoding="utf-8")
-        os.link(bomb, corpus / bomb.name)
+        if bomb is None:
+            bomb = corpus / "real.md"
+        else:
+            os.link(bomb, corpus / bomb.name)
         started = time.monotonic()
         index_peak, said = peak_of(
             "import json, sys\nfrom kb.config import Settings\nfrom kb.office.indexing import index_files\n"
@@ -123,9 +129,9 @@ def bombs(work: Path, smoke: bool) -> list[dict]:
             "print(json.dumps({'added': r.added, 'refused': [f.code for f in r.failed]}))")
         seconds = time.monotonic() - started
         indexed = json.loads(said) if said.startswith("{") else {"added": 0, "refused": [said]}
-        upload_peak, upload = (float("nan"), "Streamlit refuses it past max_file_mb before kb sees it")
+        upload_peak, upload = None, "Streamlit refuses it past max_file_mb before kb sees it"
         if bomb.stat().st_size <= 50 * 1024 * 1024:
-            upload_corpus, upload_index = work / f"upload-{bomb.stem}", work / f"upload-index-{bomb.stem}"
+            upload_corpus, upload_index = work / f"upload-{number}", work / f"upload-index-{number}"
             upload_peak, upload = peak_of(
                 "from pathlib import Path\nfrom kb.config import Settings\nfrom kb.office.uploads import add_and_index\n"
                 f"s = Settings(corpus_dir={str(upload_corpus)!r}, index_dir={str(upload_index)!r})\n"
@@ -134,7 +140,7 @@ def bombs(work: Path, smoke: bool) -> list[dict]:
                 "', '.join(f.code for f in (report.failed if report else [])) or 'indexed')")
         rows.append({"bomb": name, "file_mb": round(bomb.stat().st_blocks * 512 / 1e6, 1),
                      "index_peak_mb": round(index_peak), "index_seconds": round(seconds, 1),
-                     "index_result": indexed, "upload_peak_mb": None if upload_peak != upload_peak else round(upload_peak),
+                     "index_result": indexed, "upload_peak_mb": upload_peak and round(upload_peak),
                      "upload_result": upload})
     return rows
 
@@ -344,7 +350,7 @@ def main() -> None:
     parser.add_argument("rest", nargs="*", help=argparse.SUPPRESS)
     parser.add_argument("--levels", type=int, default=8)
     parser.add_argument("--smoke", action="store_true")
-    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--json", type=Path, help="write the figures to this file as JSON")
     parser.add_argument("--work", type=Path)
     options = parser.parse_args()
     if options.part == "_level":
@@ -366,8 +372,7 @@ def main() -> None:
     finally:
         shutil.rmtree(work, ignore_errors=True)
     if options.json:
-        print(json.dumps(figures, ensure_ascii=False))
-        return
+        options.json.write_text(json.dumps(figures, ensure_ascii=False, indent=1), encoding="utf-8")
     show(figures)
 
 

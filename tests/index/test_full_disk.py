@@ -67,10 +67,12 @@ def _can_mount_a_small_disk() -> bool:
 def test_a_real_full_disk_at_three_levels(tmp_path):
     """`kb index` on a small tmpfs that fills at three points of the run (bench/hostile.py, which has
     eight): every run ends in one line or a commit, and `kb check` passes after each."""
+    figures = tmp_path / "figures.json"
     run = subprocess.run([sys.executable, str(ROOT / "bench" / "hostile.py"), "full-disk", "--levels", "3",
-                          "--json", "--work", str(tmp_path)], capture_output=True, text=True, timeout=600, check=False)
+                          "--json", str(figures), "--work", str(tmp_path)], capture_output=True, text=True,
+                         timeout=600, check=False)
     assert run.returncode == 0, run.stdout + run.stderr
-    levels = json.loads(run.stdout.strip().splitlines()[-1])["full_disk"]
+    levels = json.loads(figures.read_text(encoding="utf-8"))["full_disk"]
     assert len(levels) == 3
     for level in levels:
         assert level["one_line"] and level["check_ok"] and not level["temp_files"], level

@@ -30,8 +30,11 @@ def load_pdf(path: Path, doc_id: str) -> Document:
         reader = PdfReader(path)
         if reader.is_encrypted and not reader.decrypt(""):
             raise IngestError(path, "pdf_encrypted")
-        if len(reader.pages) > limits.current().pages:
-            raise IngestError(path, "too_many_pages", pages=len(reader.pages), limit=limits.current().pages)
+        # The count the page tree declares first (no page is loaded for it), then the pages themselves.
+        declared = reader.trailer["/Root"]["/Pages"].get("/Count", 0)
+        bound = limits.current().pages
+        if int(declared) > bound or len(reader.pages) > bound:
+            raise IngestError(path, "too_many_pages", pages=max(int(declared), len(reader.pages)), limit=bound)
         pages = [page.extract_text() or "" for page in reader.pages]
     except IngestError:
         raise
