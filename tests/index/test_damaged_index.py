@@ -82,3 +82,27 @@ def test_a_database_past_repair_is_kept_aside_and_the_index_built_again(seed_ind
     kept = list(index_dir.glob("kb.sqlite3.damaged-*"))
     assert len(kept) == 1 and kept[0].read_bytes().startswith(b"\x00not a database")
     assert kb("check", *where).returncode == 0
+
+
+def test_the_page_searches_past_a_damaged_vector_file_and_says_so(seed_index, tmp_path, monkeypatch):
+    """A truncated vectors-N.faiss used to put a faiss traceback, with server paths, before every visitor."""
+    from streamlit.testing.v1 import AppTest
+    from support import ROOT
+
+    from kb.config import Settings
+    from kb.page.shared import model_loader
+
+    index_dir = _copy(seed_index, tmp_path)
+    vectors = next(index_dir.glob("vectors-*.faiss"))
+    vectors.write_bytes(vectors.read_bytes()[:1000])
+    monkeypatch.setenv("KB_INDEX_DIR", str(index_dir))
+    monkeypatch.setenv("KB_CORPUS_DIR", str(seed_index.corpus_dir))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.run()
+    model_loader(Settings.load().model_dump_json()).wait()
+    at.run()
+    at.text_input(key="query").set_value("律师委员怎样提供公益法律服务").run()
+    assert not at.exception, at.exception
+    assert any("向量文件缺失或已损坏" in info.value for info in at.info)
+    shown = " ".join(m.value for m in at.markdown)
+    assert "市政协社会和法制委员会" in shown and str(index_dir) not in shown

@@ -89,6 +89,11 @@ def _search_results(settings_json: str, mode: str, weight: float, top_k: int, fi
         except QueryError:
             st.error("无法检索这个问题，请换个说法再试。")
             return
+        damage = searcher.damage
+    if damage:
+        # The whole reason (with the server's path) is in the server's log; a visitor learns that much.
+        st.info("索引的向量文件缺失或已损坏：本次检索改用数据库中保存的向量，结果不受影响。"
+                "请管理员在服务器上运行 kb check --repair 修复。")
     _render_response(searcher, lock, response, mode, f"「{response.query}」")
 
 

@@ -30,6 +30,8 @@ class Scope(BaseModel):
 
 class SearchBackend(Protocol):
     manifest: IndexManifest
+    # What of the current generation's files could not be used (searches go on without it), or None.
+    damage: str | None
 
     def refresh(self) -> bool:
         """Move to the newest committed generation; True when it changed."""

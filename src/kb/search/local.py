@@ -24,6 +24,7 @@ class LocalBackend:
         self.store = Store(settings.index_dir, create=False)
         self.generation = -1
         self.vectors: VectorIndex | None = None
+        self.damage: str | None = None
 
     def refresh(self) -> bool:
         manifest = self.store.manifest()
@@ -39,26 +40,28 @@ class LocalBackend:
     def _vectors(self, manifest) -> VectorIndex:
         """The generation's vector file, or, when it is missing, unreadable or does not hold one vector per
         chunk, the same vectors rebuilt in memory from SQLite (the source of truth): a damaged file never
-        stops a search. `kb check` names it and `kb check --repair` writes it again."""
+        stops a search, and ``damage`` says what was wrong for the page and the log. `kb check` names it
+        and `kb check --repair` writes it again."""
         path = vector_file(self.settings.index_dir, manifest.generation)
+        self.damage = None
         if path.exists():
             try:
                 loaded = VectorIndex.load(path, manifest.vector_index)
             except RuntimeError as exc:
-                log.warning("%s cannot be read (%s); searching with vectors rebuilt from SQLite "
-                            "(run `kb check --repair`)", path, str(exc).splitlines()[0] if str(exc) else "damaged")
+                self.damage = f"{path} cannot be read ({str(exc).splitlines()[0] if str(exc) else 'damaged'})"
             else:
                 chunks = self.store.chunk_count()
                 if loaded.count == chunks:
                     return loaded
-                log.warning("%s holds %d vectors for %d chunks; searching with vectors rebuilt from SQLite "
-                            "(run `kb check --repair`)", path, loaded.count, chunks)
+                self.damage = f"{path} holds {loaded.count} vectors for {chunks} chunks"
         elif max(vector_generations(self.settings.index_dir), default=0) > manifest.generation:
             # This snapshot's generation was superseded while it was opened: read its vectors from
             # SQLite, whose snapshot still holds them; the next search moves on.
             log.info("%s was superseded; reading its vectors from SQLite", path)
         else:
-            log.warning("%s is missing; rebuilding vectors in memory (run `kb check --repair`)", path)
+            self.damage = f"{path} is missing"
+        if self.damage:
+            log.warning("%s; searching with vectors rebuilt from SQLite (run `kb check --repair`)", self.damage)
         ids, vectors = self.store.chunk_vectors(manifest.model.key(), manifest.model.dimension)
         return VectorIndex.build(ids, vectors, manifest.vector_index or None)
 

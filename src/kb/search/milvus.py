@@ -37,6 +37,7 @@ class MilvusBackend:
         self.collection: str | None = None
         self._checked = 0.0
         self._pinned = False
+        self.damage: str | None = None  # Milvus keeps the vectors: no local file here to be damaged
 
     # -- generations ---------------------------------------------------------------------
     def refresh(self) -> bool:

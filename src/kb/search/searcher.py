@@ -73,6 +73,11 @@ class Searcher:
         return Embedder(self.settings)
 
     @property
+    def damage(self) -> str | None:
+        """What of the index's files the last search could not use (it searched without them), or None."""
+        return self.backend.damage
+
+    @property
     def has_model(self) -> bool:
         """Whether the model is loaded (a searcher made without one loads it at the first semantic search)."""
         return "embedder" in self.__dict__
