@@ -13,7 +13,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from support import kb_serve
+from support import kb, kb_serve
 
 from kb.ingest import LOADERS
 
@@ -185,6 +185,9 @@ def test_new_staff_walk_the_page(server, tmp_path):
         page.get_by_role("button", name="导入并建立索引").click()
         page.get_by_text("索引完成").wait_for(timeout=120_000)
         walk.look("8-upload")
+        # The change log names the session and where it came from (this machine, here).
+        logged = kb("log", "-n", "5", "--index-dir", str(corpus.parent / "index")).stdout
+        assert "冰城社区议事会" in logged and "（本机）" in logged, logged
 
         walk.tab("检索")
         box.fill("社区停车难怎么协商")

@@ -105,9 +105,10 @@ def password_attempts() -> Attempts:
 
 def session_tag() -> str:
     """This browser session, for the change log: a random tag, and the client's address where the server
-    knows it (behind a proxy, the proxy's)."""
+    knows it (behind a proxy, the proxy's; 本机 for a browser on this machine, whose loopback address
+    Streamlit does not give)."""
     tag = st.session_state.setdefault("session_tag", secrets.token_hex(4))
-    address = st.context.ip_address
+    address = st.context.ip_address or ("本机" if st.context.headers.get("Host") else None)
     return f"{tag}（{address}）" if address else tag
 
 
