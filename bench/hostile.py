@@ -86,8 +86,9 @@ def _docx_with(path: Path, document_xml: bytes | None = None, extra: tuple[str, 
 def make_bombs(folder: Path, smoke: bool) -> dict[str, Path]:
     folder.mkdir(parents=True, exist_ok=True)
     bombs = {}
-    bombs["image inflating to 1 GB (.docx)"] = folder / "zip-bomb.docx"
-    _docx_with(bombs["image inflating to 1 GB (.docx)"], extra=("word/media/image1.png", (300 if smoke else 1024) << 20))
+    inflated_mb = 300 if smoke else 1024
+    bombs[f"image inflating to {inflated_mb:,} MB (.docx)"] = folder / "zip-bomb.docx"
+    _docx_with(folder / "zip-bomb.docx", extra=("word/media/image1.png", inflated_mb << 20))
     paragraphs = 200_000 if smoke else 1_000_000
     body = b"<w:p><w:r><w:t>\xe5\xa7\x94\xe5\x91\x98</w:t></w:r></w:p>" * paragraphs
     xml = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><w:document xmlns:w="http://schemas.'

@@ -106,3 +106,25 @@ def test_the_page_searches_past_a_damaged_vector_file_and_says_so(seed_index, tm
     assert any("向量文件缺失或已损坏" in info.value for info in at.info)
     shown = " ".join(m.value for m in at.markdown)
     assert "市政协社会和法制委员会" in shown and str(index_dir) not in shown
+
+
+def test_kb_index_names_a_damaged_database_instead_of_reporting_it_unchanged(seed_index, tmp_path):
+    """A page of one of SQLite's own indexes overwritten: the database opens and a no-op run used to say
+    "0 added … generation 1" with exit 0 while `kb check` failed."""
+    index_dir = _copy(seed_index, tmp_path)
+    database = index_dir / "kb.sqlite3"
+    with sqlite3.connect(database) as db:
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        page_size = db.execute("PRAGMA page_size").fetchone()[0]
+        root = db.execute("SELECT rootpage FROM sqlite_master WHERE type = 'index' AND tbl_name = 'chunks'"
+                          " ORDER BY name LIMIT 1").fetchone()[0]
+    with open(database, "r+b") as handle:
+        handle.seek(root * page_size - 600)
+        handle.write(bytes(range(200, 256)) * 10)
+    where = ["--index-dir", str(index_dir)]
+    ran = kb("index", "--corpus-dir", str(seed_index.corpus_dir), *where, check=False)
+    lines = [line for line in ran.stderr.splitlines() if line.strip()]
+    assert ran.returncode == 2 and len(lines) == 1 and str(database) in lines[0], ran.stderr
+    assert "kb index --rebuild" in lines[0]
+    assert kb("index", "--rebuild", "--corpus-dir", str(seed_index.corpus_dir), *where).returncode == 0
+    assert kb("check", *where).returncode == 0

@@ -109,6 +109,11 @@ def index_candidates(
     with WriterLock(settings.index_dir, wait):
         embedder = embedder or Embedder(settings)
         store, set_aside = Store.opened_for_rebuild(settings.index_dir) if rebuild else (Store(settings.index_dir), None)
+        try:
+            store.ensure_sound()
+        except BaseException:
+            store.close()
+            raise
         before = store.generation()
         try:
             write_pending(store, settings.index_dir)  # what an earlier run committed but could not write

@@ -68,7 +68,7 @@ def damaged_documents(db: sqlite3.Connection) -> dict[str, bytes]:
 def _check(store: Store, settings: Settings, full: bool = False) -> CheckReport:
     report = CheckReport()
     db = store.db
-    verdict = db.execute("PRAGMA integrity_check").fetchone()[0]
+    verdict = store.integrity()
     if verdict != "ok":
         report.problems.append(f"SQLite integrity check: {verdict}")
         report.remedy = REBUILD_REMEDY

@@ -58,6 +58,20 @@ class Store(StoreReads):
     def close(self) -> None:
         self.db.close()
 
+    def integrity(self) -> str:
+        """SQLite's integrity check: "ok", or its first finding (about 1 ms per MB of database)."""
+        try:
+            return self.db.execute("PRAGMA integrity_check").fetchone()[0]
+        except sqlite3.DatabaseError as exc:
+            return str(exc)
+
+    def ensure_sound(self) -> None:
+        """A writer's first step: a damaged database is named, never written to, nor reported unchanged."""
+        verdict = self.integrity()
+        if verdict != "ok":
+            raise DamagedStoreError(f"{self.path} is damaged (SQLite integrity check: {verdict}): `kb index "
+                                    "--rebuild` keeps it aside and builds the index again, or `kb restore` a backup")
+
     @classmethod
     def opened_for_rebuild(cls, index_dir: Path) -> tuple[Store, str | None]:
         """The store a rebuild writes to: this one, or, where the database is damaged (it does not open,
@@ -65,11 +79,7 @@ class Store(StoreReads):
         (returned), never deleted."""
         try:
             store = cls(index_dir)
-            try:
-                sound = store.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-            except sqlite3.DatabaseError:
-                sound = False
-            if sound:
+            if store.integrity() == "ok":
                 return store, None
             store.close()
         except DamagedStoreError:
