@@ -95,9 +95,10 @@ def _say_published(settings, published) -> None:
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "docx"]), default="text", show_default=True,
               help="docx: a Word report (each passage with its document, unit, headings and page); needs -o.")
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), help="Write the report here.")
+@click.option("--include-weak", is_flag=True, help="With --format docx: list the weak matches too (left out otherwise).")
 @click.pass_context
 @handle_errors
-def search(ctx, query, queries_file, mode, top_k, kinds, filters, flat, as_json, fmt, output):
+def search(ctx, query, queries_file, mode, top_k, kinds, filters, flat, as_json, fmt, output, include_weak):
     """Find the passages that answer QUERY: practices first, then the laws and policies behind them
     (laws first when QUERY names a law or an article); weak matches are marked."""
     from kb.search import QueryError, Searcher, parse_filters
@@ -137,8 +138,11 @@ def search(ctx, query, queries_file, mode, top_k, kinds, filters, flat, as_json,
     if fmt == "docx":
         from kb.report import search_docx
 
-        write_file(output, search_docx(response, settings.timezone))
-        click.echo(f"wrote {len(response.hits)} hits to {output.resolve()}", err=True)
+        write_file(output, search_docx(response, settings.timezone, include_weak))
+        listed = len(response.hits) if include_weak else sum(not hit.weak for hit in response.hits)
+        left_out = len(response.hits) - listed
+        left = f" ({left_out} weak matches left out; --include-weak lists them)" if left_out else ""
+        click.echo(f"wrote {listed} hits to {output.resolve()}{left}", err=True)
         return
     if as_json or fmt == "json":
         text = json.dumps([hit.model_dump() for hit in response.hits], ensure_ascii=False, indent=2)
