@@ -156,9 +156,12 @@ def test_csv_export_opens_in_excel(catalogue):
     text = export(catalogue, "csv")
     assert text.startswith("\ufeff")
     rows = list(csv.DictReader(io.StringIO(text[1:])))
-    assert [r["unit"] for r in rows] == SEED_UNITS
-    assert all(r["theme"] and r["keywords"] and r["lead"] for r in rows)
-    assert "16000余人次" in next(r for r in rows if r["unit"] == "市政协农业和农村委员会")["figures"]
+    # Headers as staff read them, the same as the workbook's; the JSON keeps the field names.
+    assert list(rows[0]) == ["编号", "单位", "单位类型", "年份", "标题", "概要", "关键数字", "关键词", "主题", "来源文件"]
+    assert [r["单位"] for r in rows] == SEED_UNITS
+    assert all(r["主题"] and r["关键词"] and r["概要"] for r in rows)
+    assert "16000余人次" in next(r for r in rows if r["单位"] == "市政协农业和农村委员会")["关键数字"]
+    assert "practice_id" in json.loads(export(catalogue, "json"))["practices"][0]
 
 
 def test_markdown_and_json_exports(catalogue):
@@ -178,6 +181,9 @@ def test_cli_lists_exports_and_shows(seed_index, tmp_path):
     assert out.read_bytes().startswith(b"\xef\xbb\xbf")
     shown = kb("practices", "show", "民盟哈尔滨市委", index_dir=seed_index.index_dir).stdout
     assert "指向明确、定位准确、定向发展、过筛保障" in shown and "原文未说明" in shown and "谁还做过类似的" in shown
+    assert "###" not in shown and "**" not in shown  # a card as text in a terminal, not Markdown
+    cards = kb("practices", "cards", index_dir=seed_index.index_dir).stdout
+    assert "45721 专题智库模式（民盟哈尔滨市委）" in cards and "###" not in cards and "> " not in cards
     themes = kb("practices", "themes", index_dir=seed_index.index_dir).stdout
     assert len(themes.strip().splitlines()) >= 2
     unknown = kb("practices", "show", "不存在的单位", index_dir=seed_index.index_dir, check=False)

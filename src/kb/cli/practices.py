@@ -91,7 +91,7 @@ def practices_show(ctx, which, count, as_json):
                                "similar": [s.model_dump() for s in similar],
                                "cards": [c.model_dump() for c in cards]}, ensure_ascii=False, indent=2))
         return
-    from kb.practices import card_markdown
+    from kb.practices import card_text
 
     click.echo(click.style(f"{practice.unit}：{practice.title}", bold=True))
     click.echo(f"{practice.document_title} · {practice.year or '—'} · {practice.unit_type or '—'} · 主题 {practice.theme}")
@@ -107,7 +107,7 @@ def practices_show(ctx, which, count, as_json):
             shared = f"（共同关键词：{'、'.join(other.shared_keywords)}）" if other.shared_keywords else ""
             click.echo(f"  - {other.unit}：{other.title} · 相似度 {other.similarity:.2f}{shared}")
     for card in cards:
-        click.echo("\n" + card_markdown(card))
+        click.echo("\n" + card_text(card))
 
 
 def _unit_named(catalogue, name: str) -> str:
@@ -153,10 +153,10 @@ def practices_themes(ctx):
 @handle_errors
 def practices_cards(ctx, as_json):
     """Approach cards: numbered models (such as 45721) with each number's items, from the source only."""
-    from kb.practices import card_markdown
+    from kb.practices import card_text
 
     catalogue = _catalogue(ctx)
     if as_json:
         click.echo(json.dumps([c.model_dump() for c in catalogue.cards], ensure_ascii=False, indent=2))
         return
-    click.echo("\n\n".join(card_markdown(card) for card in catalogue.cards) or "no approach cards in the corpus")
+    click.echo("\n\n".join(card_text(card) for card in catalogue.cards) or "no approach cards in the corpus")

@@ -199,6 +199,16 @@ def _strip_lead(first: str, longest_other: int) -> str:
     return best
 
 
+def card_text(card: ApproachCard) -> str:
+    """The card as plain text, for a terminal: no Markdown marks to read past."""
+    lines = [f"{card.name}（{card.unit}）"]
+    for part in card.parts:
+        lines.append(f"  {part.number} 个{part.category}：{'、'.join(part.items)}" if part.described
+                     else f"  {part.number}：原文未说明")
+    lines += ["  出处：", *[f"    {passage}" for passage in card.passages]]
+    return "\n".join(lines)
+
+
 def card_markdown(card: ApproachCard) -> str:
     """The card in Markdown; every word from the document escaped, so the card shows them as text."""
     lines = [f"### {markdown_text(card.name)}（{markdown_text(card.unit)}）", ""]

@@ -11,8 +11,10 @@ from kb.practices.records import Catalogue, Practice
 from kb.text import inert_cell
 
 EXPORT_FORMATS = ("csv", "md", "json")
-_COLUMNS = ("practice_id", "unit", "unit_type", "year", "title", "lead", "figures", "keywords", "theme",
-            "document_title")
+# A practice's fields as staff read them: the headers of the CSV and of the Excel workbook (the JSON,
+# for programs, keeps the field names).
+HEADERS = {"practice_id": "编号", "unit": "单位", "unit_type": "单位类型", "year": "年份", "title": "标题",
+           "lead": "概要", "figures": "关键数字", "keywords": "关键词", "theme": "主题", "document_title": "来源文件"}
 
 
 def export(catalogue: Catalogue, fmt: str) -> str:
@@ -26,17 +28,17 @@ def export(catalogue: Catalogue, fmt: str) -> str:
     rows = [_flat(p) for p in catalogue.practices]
     if fmt == "csv":
         out = io.StringIO()
-        writer = csv.DictWriter(out, fieldnames=_COLUMNS)
+        writer = csv.DictWriter(out, fieldnames=list(HEADERS.values()))
         writer.writeheader()
         # Text from documents is data: a heading such as =HYPERLINK(…) must not become a live formula.
-        writer.writerows({key: inert_cell(value) for key, value in row.items()} for row in rows)
+        writer.writerows({HEADERS[key]: inert_cell(value) for key, value in row.items()} for row in rows)
         # Excel reads a CSV as the local code page unless it starts with a BOM.
         return "\ufeff" + out.getvalue()
     return _markdown(catalogue)
 
 
 def _flat(practice: Practice) -> dict:
-    row = {key: getattr(practice, key) for key in _COLUMNS if key not in ("figures", "keywords")}
+    row = {key: getattr(practice, key) for key in HEADERS if key not in ("figures", "keywords")}
     row["year"] = practice.year or ""
     row["figures"] = "；".join(f.text for f in practice.figures)
     row["keywords"] = "、".join(practice.keywords)

@@ -7,11 +7,14 @@ import io
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 
+from kb.practices.export import HEADERS
 from kb.practices.records import Catalogue
 from kb.text import FORMULA_STARTS
 
-_PRACTICE_COLUMNS = (("单位", 28), ("单位类型", 10), ("年份", 8), ("标题", 40), ("主题", 24), ("概要", 60),
-                     ("关键数字", 50), ("关键词", 30), ("来源文件", 40))
+# The practice's fields in the workbook's order, with their column widths; headers as in the CSV.
+_PRACTICE_COLUMNS = tuple((HEADERS[field], width) for field, width in (
+    ("unit", 28), ("unit_type", 10), ("year", 8), ("title", 40), ("theme", 24), ("lead", 60), ("figures", 50),
+    ("keywords", 30), ("document_title", 40)))
 
 
 def catalogue_xlsx(catalogue: Catalogue) -> bytes:
