@@ -77,6 +77,14 @@ def test_a_work_report_has_a_practice_per_numbered_section_and_none_for_plans(tm
     assert "继续深化" not in "".join(doc.text[p.start:p.end] for p in doc.practices)
 
 
+def test_a_heading_that_is_a_numbered_unit_alone_titles_its_practice_by_what_it_did(tmp_path):
+    """A Word collection numbers its units' headings (一、青山县政协): the number is neither unit nor title."""
+    doc = _doc(tmp_path, "# 某县政协2023年创新工作汇编\n\n## 一、青山县政协\n\n青山县政协在全县组建委员工作室12个，委员每月"
+                         "到工作室接待群众。\n\n## 二、绿水县政协：打造协商议事平台\n\n绿水县政协在乡镇建设协商议事室。\n")
+    assert [(p.unit, p.title) for p in doc.practices] == [("青山县政协", "在全县组建委员工作室12个"),
+                                                         ("绿水县政协", "打造协商议事平台")]
+
+
 def test_a_list_of_units_cases_with_either_colon(tmp_path):
     doc = _doc(tmp_path, "典型案例选编\n\n甲市政协：建立网上议事厅\n\n群众在线提交议题。\n\n"
                          "乙县政协:推行三色督办\n\n未按期办理的亮红灯。\n")

@@ -186,6 +186,13 @@ def test_cli_lists_exports_and_shows(seed_index, tmp_path):
     assert "45721 专题智库模式（民盟哈尔滨市委）" in cards and "###" not in cards and "> " not in cards
     themes = kb("practices", "themes", index_dir=seed_index.index_dir).stdout
     assert len(themes.strip().splitlines()) >= 2
+    # Units by the names staff use: a short form the text uses, a station's own name, a numbered heading.
+    for name, unit in (("社法委", "市政协社会和法制委员会"), ("徐福志委员工作站", "市政协农业和农村委员会"),
+                       ("一、五常市政协", "五常市政协"), ("五常政协", "五常市政协")):
+        named = kb("practices", "show", name, index_dir=seed_index.index_dir).stdout
+        assert named.startswith(f"{unit}："), (name, named[:60])
+    filtered = kb("search", "公益法律服务", "-f", "unit=社法委", "--json", index_dir=seed_index.index_dir).stdout
+    assert json.loads(filtered) and {hit["unit"] for hit in json.loads(filtered)} == {"市政协社会和法制委员会"}
     unknown = kb("practices", "show", "不存在的单位", index_dir=seed_index.index_dir, check=False)
     assert unknown.returncode == 2 and "不存在的单位" in unknown.stderr
 

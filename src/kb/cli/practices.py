@@ -81,7 +81,8 @@ def practices(ctx, unit, theme, fmt, output):
 @click.pass_context
 @handle_errors
 def practices_show(ctx, which, count, as_json):
-    """One practice (its number in `kb practices`, its id, or its unit): figures, similar practices, cards."""
+    """One practice (its number in `kb practices`, its id, its unit by any unique part or short form such as
+    社法委, or a name in its title such as 徐福志委员工作站): figures, similar practices, cards."""
     catalogue = _catalogue(ctx)
     practice = _pick_practice(catalogue, argv_text(which))
     similar = catalogue.similar(practice.practice_id, count)
@@ -126,6 +127,9 @@ def _unit_named(catalogue, name: str) -> str:
 def _pick_practice(catalogue, which: str):
     if which.isdigit() and 1 <= int(which) <= len(catalogue.practices):
         return catalogue.practices[int(which) - 1]
+    titled = [p for p in catalogue.practices if len(which) >= 4 and which in p.title]
+    if len(titled) == 1:  # a name the practice itself bears: 徐福志委员工作站
+        return titled[0]
     if not any(which == p.practice_id for p in catalogue.practices):
         which = _unit_named(catalogue, which)
     found = [p for p in catalogue.practices if which in (p.practice_id, p.unit)]

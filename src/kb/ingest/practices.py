@@ -100,9 +100,21 @@ def _unit_headed(text, sections, metadata, county_level) -> list[PracticeSpan]:
         layout = "unit_colon" if re.match(r"^\S*?[:：]", _NUMBERING.sub("", heading)) else "unit_heading"
         practices.append(PracticeSpan(
             unit=unit, unit_type=unit_type_of(unit, county_level_cities=county_level),
-            title=rest.strip() or heading, heading=heading, start=start, end=end, year=metadata.year, layout=layout,
+            title=rest.strip() or _first_clause(text[start:end], heading, unit), heading=heading, start=start,
+            end=end, year=metadata.year, layout=layout,
         ))
     return practices
+
+
+def _first_clause(body: str, heading: str, unit: str) -> str:
+    """A title for a practice whose heading is its unit alone ("一、青山县政协"): what its text first says
+    the unit did, up to the first comma or stop ("在全县组建委员工作室12个"); the unit where it says nothing."""
+    lines = [line.strip(" \t　#") for line in body.splitlines() if line.strip(" \t　#")]
+    first = next((line for line in lines if line != heading.strip(" \t　#")), "")
+    clause = re.split(r"[，,。；;！？：:]", first, maxsplit=1)[0].strip()
+    if clause.startswith(unit):
+        clause = clause[len(unit):].strip()
+    return clause[:40] or unit
 
 
 def _numbered(text, sections, metadata, unit, unit_type) -> list[PracticeSpan]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable, Mapping
 
+from kb.ingest.units import strip_numbering
 from kb.records import FILTER_FIELDS
 from kb.search.query import QueryError
 from kb.text import clean_text
@@ -31,16 +32,27 @@ def parse_filters(pairs: list[str] | None) -> dict[str, list[str]]:
 
 
 def resolve_unit(name: str, units: Iterable[str]) -> str | None:
-    """The unit ``name`` stands for: itself, or the one unit whose name contains it (民盟 →
-    民盟哈尔滨市委). None when no unit does; QueryError when several do."""
+    """The unit ``name`` stands for: itself; the one unit whose name contains it (民盟 → 民盟哈尔滨市委);
+    else the one whose name holds its characters in order, as Chinese short forms are made (社法委 →
+    市政协社会和法制委员会, 教科卫体委 → …教育科技卫生体育委员会). Numbering before a name (一、, （一）, 1.)
+    is not part of it. None when no unit fits; QueryError when several do."""
     units = list(dict.fromkeys(units))
+    name = strip_numbering(name)
     if name in units:
         return name
     found = [unit for unit in units if name in unit]
+    if not found and len(name) >= 2:
+        found = [unit for unit in units if _in_order(name, unit)]
     if len(found) > 1:
         raise QueryError(f"ambiguous unit {name!r}: it could be {', '.join(found[:8])}"
                          + (f" and {len(found) - 8} more" if len(found) > 8 else ""))
     return found[0] if found else None
+
+
+def _in_order(short: str, full: str) -> bool:
+    """Whether every character of ``short`` is in ``full``, in the same order."""
+    rest = iter(full)
+    return all(character in rest for character in short)
 
 
 def close_matches(value: str, known: Iterable[str], count: int = 3) -> list[str]:
