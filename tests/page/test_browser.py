@@ -173,6 +173,11 @@ def test_new_staff_walk_the_page(server, tmp_path):
         walk.tab("学习")
         page.get_by_text("实践地图").wait_for(timeout=60_000)
         assert page.locator("[data-testid='stVegaLiteChart']").count() >= 4
+        # Streamlit's English toolbars (Show data, Download as PNG, Fullscreen …) do not appear on hover.
+        page.locator("[data-testid='stVegaLiteChart']").first.hover()
+        page.wait_for_timeout(500)
+        assert page.locator("[data-testid='stElementToolbar']:visible").count() == 0
+        assert page.locator("summary:visible", has_text=re.compile("Show data|View source|PNG")).count() == 0
         walk.look("6-learn")
 
         # 7. 管理 on this machine (loopback): upload a file and find it without restarting.

@@ -318,3 +318,23 @@ def test_serving_on_every_interface_asks_no_server_for_an_address(monkeypatch):
     assert net_util.get_external_ip() is None and net_util.get_internal_ip() is None
     server_util.is_url_from_allowed_origins("http://evil.example")
     assert requests == []
+
+
+def test_the_map_is_labelled_and_the_years_read_as_a_timeline(page):
+    """A new member reads the map without hovering: each dot with its unit and the start of its title,
+    each theme's name among its practices; the year chart is a time axis with whole counts."""
+    import json
+
+    specs = [json.loads(chart.proto.spec) for chart in page.get("vega_lite_chart")]
+    layered = next(spec for spec in specs if "layer" in spec)
+    texts = [layer["encoding"]["text"]["field"] for layer in layered["layer"] if layer["mark"]["type"] == "text"]
+    assert texts == ["标注", "主题"]
+    import pyarrow
+
+    chart = next(chart for chart in page.get("vega_lite_chart") if "layer" in json.loads(chart.proto.spec))
+    tables = [pyarrow.ipc.open_stream(dataset.data.data).read_all() for dataset in chart.proto.datasets]
+    labels = next(table for table in tables if "标注" in table.column_names).column("标注").to_pylist()
+    assert len(labels) == 20 and "五常市\n发挥协商优势 助力“" in labels
+    timeline = next(spec for spec in specs if spec.get("encoding", {}).get("x", {}).get("field") == "年份")
+    assert timeline["encoding"]["x"]["type"] == "ordinal"
+    assert timeline["encoding"]["y"]["axis"]["format"] == "d" and timeline["encoding"]["y"]["axis"]["tickMinStep"] == 1

@@ -50,7 +50,7 @@ def learn_view(settings: Settings, searcher: Searcher, lock: threading.Lock) -> 
 
 def _overview(searcher: Searcher, lock: threading.Lock, catalogue: Catalogue) -> None:
     st.subheader("概览")
-    table = pd.DataFrame([{"单位类型": p.unit_type or "其他", "年份": str(p.year or "不详"), "主题": p.theme}
+    table = pd.DataFrame([{"单位类型": p.unit_type or "其他", "年份": p.year, "主题": p.theme}
                           for p in catalogue.practices])
     by_type, by_year = st.columns(2)
     with by_type:
@@ -58,21 +58,55 @@ def _overview(searcher: Searcher, lock: threading.Lock, catalogue: Catalogue) ->
         st.altair_chart(_bars(table, "单位类型"), width="stretch")
     with by_year:
         st.markdown("**按年份**")
-        st.altair_chart(_bars(table, "年份"), width="stretch")
+        st.altair_chart(_timeline(table), width="stretch")
     st.markdown("**按主题**")
     st.altair_chart(_bars(table, "主题"), width="stretch")
     st.markdown("**实践地图**")
-    st.caption("每个点是一项实践，点与点越近，做法越相似；颜色表示主题。把鼠标移到点上可看单位和标题。")
+    st.caption("每个点是一项实践，点旁写着单位和标题的开头；点与点越近，做法越相似。颜色表示主题，"
+               "主题名写在它的实践上方。把鼠标移到点上可看完整标题。")
     with lock:
         points = searcher.practice_map()
-    dots = pd.DataFrame([{"x": p.x, "y": p.y, "单位": p.unit, "标题": p.title, "主题": p.theme} for p in points])
-    chart = alt.Chart(dots).mark_circle(size=160, opacity=0.9).encode(
-        x=alt.X("x", axis=None), y=alt.Y("y", axis=None),
-        color=alt.Color("主题", scale=alt.Scale(scheme="tableau10"),
-                        legend=alt.Legend(title="主题", orient="bottom", columns=3, labelLimit=320)),
-        tooltip=["单位", "标题", "主题"],
-    ).properties(height=420)
-    st.altair_chart(chart, width="stretch")
+    st.altair_chart(_map(points), width="stretch")
+
+
+def _map(points) -> alt.LayerChart:
+    """The dots with their labels (unit and the start of the title, no hovering needed) and each theme's
+    name over its practices."""
+    dots = pd.DataFrame([{"x": p.x, "y": p.y, "单位": p.unit, "标题": p.title, "主题": p.theme,
+                          "标注": f"{short_unit(p.unit)}\n{p.title[:10]}"} for p in points])
+    base = alt.Chart(dots).encode(x=alt.X("x", axis=None), y=alt.Y("y", axis=None))
+    colour = alt.Color("主题", scale=alt.Scale(scheme="tableau10"),
+                       legend=alt.Legend(title="主题", orient="bottom", columns=3, labelLimit=320))
+    circles = base.mark_circle(size=160, opacity=0.9).encode(color=colour, tooltip=["单位", "标题", "主题"])
+    labels = base.mark_text(align="left", dx=9, dy=-2, fontSize=11, lineBreak="\n", color="#444").encode(
+        text="标注")
+    # Above each theme's practices (its middle across, its top), where no dot's label is.
+    centres = dots.groupby("主题", as_index=False).agg(x=("x", "mean"), y=("y", "max"))
+    names = alt.Chart(centres).mark_text(fontSize=13, fontWeight="bold", dy=-30, opacity=0.85).encode(
+        x="x", y="y", text="主题", color=alt.Color("主题", scale=alt.Scale(scheme="tableau10"), legend=None))
+    return alt.layer(circles, labels, names).properties(height=520)
+
+
+def short_unit(unit: str) -> str:
+    """A unit as a label can carry it: 五常市政协 → 五常市, 市政协社会和法制委员会 → 社会和法制委员会."""
+    short = unit.removeprefix("市政协").removeprefix("省政协").removesuffix("政协")
+    return short or unit
+
+
+def _timeline(table: pd.DataFrame) -> alt.Chart:
+    """Practices per year on a time axis: every year from the first to the last, each a bar (none where
+    none), integer counts; practices of no known year are said under it, not drawn as a year."""
+    known = table["年份"].dropna().astype(int)
+    if known.empty:
+        return _bars(table.assign(年份="不详"), "年份")
+    years = pd.DataFrame({"年份": range(known.min(), known.max() + 1)})
+    counts = years.merge(known.value_counts().rename_axis("年份").reset_index(name="实践数"), how="left").fillna(0)
+    unknown = int(table["年份"].isna().sum())
+    return alt.Chart(counts).mark_bar(size=28).encode(
+        x=alt.X("年份:O", axis=alt.Axis(title=f"年份（另有 {unknown} 项年份不详）" if unknown else "年份", labelAngle=0)),
+        y=alt.Y("实践数:Q", axis=alt.Axis(title="实践数", tickMinStep=1, format="d")),
+        tooltip=["年份", "实践数"],
+    ).properties(height=220)
 
 
 def _bars(table: pd.DataFrame, column: str) -> alt.Chart:

@@ -42,7 +42,9 @@ def report_summary(report: IndexReport) -> str:
 
 
 # Streamlit draws some texts itself, in English, with no option to change them: the file uploader's
-# instructions and button, the text box's "Press Enter" hint, the running indicator's "Stop".
+# instructions and button, the text box's "Press Enter" hint, the running indicator's "Stop", and the
+# toolbars over charts and tables (Show data, Download as PNG, Fullscreen, Download as CSV, Search …),
+# hidden here: the page's own 导出 buttons carry the same data in Chinese.
 PAGE_CSS = """
 <style>
 .kb-hit mark{background:#ffe08a;padding:0 1px}
@@ -50,6 +52,8 @@ PAGE_CSS = """
 .kb-other{color:#666;margin:.3em 0}
 .kb-crossing{color:#a15c00;font-size:.85em}
 [data-testid="InputInstructions"]{display:none}
+[data-testid="stElementToolbar"]{display:none}
+.vega-embed details{display:none}
 [data-testid="stStatusWidget"]{visibility:hidden}
 [data-testid="stFileUploaderDropzoneInstructions"] span,
 [data-testid="stFileUploaderDropzoneInstructions"] small{display:none}
