@@ -338,3 +338,15 @@ def test_the_map_is_labelled_and_the_years_read_as_a_timeline(page):
     timeline = next(spec for spec in specs if spec.get("encoding", {}).get("x", {}).get("field") == "年份")
     assert timeline["encoding"]["x"]["type"] == "ordinal"
     assert timeline["encoding"]["y"]["axis"]["format"] == "d" and timeline["encoding"]["y"]["axis"]["tickMinStep"] == 1
+
+
+def test_filters_count_what_staff_count(page, searcher):
+    """A unit type counts its practices (not its passages: "其他（1825）" said nothing); a document type its
+    documents; a value with neither its passages."""
+    practices = searcher.catalogue().practices
+    district = sum(1 for p in practices if p.unit_type == "区政协")
+    assert f"区政协（{district} 项实践）" in page.multiselect(key="facet-unit_type").options
+    laws = sum(1 for d in searcher.documents() if d["doc_type"] == "法律法规")
+    assert f"法律法规（{laws} 份文件）" in page.multiselect(key="facet-doc_type").options
+    units = page.multiselect(key="facet-unit").options
+    assert "全国人大常委会（2 份文件）" in units and "五常市政协（1 项实践）" in units

@@ -10,6 +10,7 @@ import streamlit as st
 from kb.config import SEARCH_MODES, Settings
 from kb.page.hits import render_hit
 from kb.page.shared import DOCX, cached_searcher, download_name
+from kb.page.words import counted_in_words
 from kb.records import SearchResponse
 from kb.report import search_docx
 from kb.search import QueryError, Searcher
@@ -37,7 +38,7 @@ def search_view(settings: Settings, searcher: Searcher, lock: threading.Lock, se
 
 def _filters(searcher: Searcher, lock: threading.Lock) -> dict[str, list[str]]:
     with lock:
-        facets = searcher.facets()
+        facets = searcher.facet_counts()
         themes = searcher.catalogue().themes
     filters: dict[str, list[str]] = {}
     columns = st.columns(len(FACETS) + bool(themes))
@@ -52,7 +53,7 @@ def _filters(searcher: Searcher, lock: threading.Lock) -> dict[str, list[str]]:
         counts = facets.get(field, {})
         chosen = column.multiselect(
             label, list(counts), key=f"facet-{field}", placeholder="不限", select_all=False,
-            format_func=lambda v, c=counts: f"{v}（{c[v]}）", disabled=not counts,
+            format_func=lambda v, c=counts: f"{v}（{counted_in_words(c[v])}）", disabled=not counts,
         )
         if chosen:
             filters[field] = chosen

@@ -41,6 +41,16 @@ def report_summary(report: IndexReport) -> str:
     return line
 
 
+def counted_in_words(count) -> str:
+    """A filter value's count as staff count (kb.search.filters.FacetCount): its practices where it has
+    any, else its documents, else its passages."""
+    if count.practices:
+        return f"{count.practices} 项实践"
+    if count.documents:
+        return f"{count.documents} 份文件"
+    return f"{count.passages} 段"
+
+
 # Streamlit draws some texts itself, in English, with no option to change them: the file uploader's
 # instructions and button, the text box's "Press Enter" hint, the running indicator's "Stop", and the
 # toolbars over charts and tables (Show data, Download as PNG, Fullscreen, Download as CSV, Search …),

@@ -7,6 +7,8 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable, Mapping
 
+from pydantic import BaseModel
+
 from kb.ingest.units import strip_numbering
 from kb.records import FILTER_FIELDS
 from kb.search.query import QueryError
@@ -82,3 +84,27 @@ def check_filters(
             kept.append(value)
         resolved[field] = kept
     return resolved, notices
+
+
+class FacetCount(BaseModel):
+    """What a filter value holds, as staff count it: practices, documents, passages."""
+
+    practices: int = 0
+    documents: int = 0
+    passages: int = 0
+
+
+def facet_counts(passages: Mapping[str, Mapping[str, int]], practices: Iterable, documents: Iterable[dict]
+                 ) -> dict[str, dict[str, FacetCount]]:
+    """Each facet value's practices (``practices``: the catalogue's, with unit, unit_type and year),
+    documents (by the document's own value: a law's unit, a review's type) and passages (``passages``: the
+    index's counts per value)."""
+    practices, documents = list(practices), list(documents)
+    counted: dict[str, dict[str, FacetCount]] = {}
+    for field, values in passages.items():
+        counted[field] = {}
+        for value, passage_count in values.items():
+            had = sum(1 for p in practices if str(getattr(p, field, "") or "") == value)
+            held = sum(1 for d in documents if str(d.get(field) or "") == value)
+            counted[field][value] = FacetCount(practices=had, documents=held, passages=passage_count)
+    return counted

@@ -18,7 +18,7 @@ from kb.model.embedder import Embedder
 from kb.practices import Catalogue, MapPoint, practice_map
 from kb.records import Hit, SearchResponse
 from kb.search.backend import Scope, SearchBackend
-from kb.search.filters import check_filters
+from kb.search.filters import FacetCount, check_filters, facet_counts
 from kb.search.kinds import group_by_kind, names_a_law
 from kb.search.query import MODES, QueryError
 from kb.search.stages import Candidate, Retrieved, fuse, hydrate, judge, select
@@ -230,7 +230,13 @@ class Searcher:
         return self.backend.section_text(chunk_id)
 
     def facets(self) -> dict[str, dict[str, int]]:
+        """Passages per value of each filter field."""
         return self._memo("facets", self.backend.facet_counts)
+
+    def facet_counts(self) -> dict[str, dict[str, FacetCount]]:
+        """Practices, documents and passages per value of each filter field, for the page's filters."""
+        return self._memo("facet_counts", lambda: facet_counts(self.facets(), self.catalogue().practices,
+                                                               self.documents()))
 
     def stats(self) -> dict:
         return self._memo("stats", self.backend.stats)
