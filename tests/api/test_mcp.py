@@ -66,3 +66,32 @@ def test_practices_and_cards(answers):
 
 def test_a_bad_id_is_a_tool_error_not_a_crash(answers):
     assert answers["bad"].is_error and "no practice" in answers["bad"].content[0].text
+
+
+def test_over_http_a_rebound_name_gets_no_answer(seed_index):
+    """`kb mcp --http` on every interface: a request naming another host is refused before the MCP SDK sees
+    it; one by this machine's address reaches it."""
+    import subprocess
+    import time
+
+    import httpx
+    from support import free_port, stop
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KB_")}
+    env.update(HF_HUB_OFFLINE="1", KB_INDEX_DIR=str(seed_index.index_dir))
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "kb", "mcp", "--http", str(port), "--host", "0.0.0.0"], env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        url, deadline, answered = f"http://127.0.0.1:{port}/mcp", time.monotonic() + 120, None
+        while time.monotonic() < deadline and answered is None and process.poll() is None:
+            try:
+                answered = httpx.post(url, json={}, headers={"Host": f"evil.example:{port}"}, timeout=5)
+            except httpx.TransportError:
+                time.sleep(0.3)
+        assert answered is not None, process.stderr.read() if process.poll() is not None else "no answer in 120 s"
+        assert answered.status_code == 403 and "allowed_hosts" in answered.text
+        reached = httpx.post(url, json={}, headers={"Host": f"127.0.0.1:{port}", "Accept": "application/json"}, timeout=30)
+        assert reached.status_code != 403, reached.text
+    finally:
+        stop(process)

@@ -76,7 +76,17 @@ def mcp(ctx, http_port, host):
         if http_port is None:
             server.run("stdio")
         else:
+            import uvicorn
+            from mcp.server.transport_security import TransportSecuritySettings
+
+            from kb.office.hosts import HostRule, guard_hosts
+
+            # kb's own host rule, as in front of the page and the API (the SDK's would allow loopback
+            # names only, and no IP address of this machine when bound to every interface).
+            app = server.streamable_http_app(
+                transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False))
+            guarded = guard_hosts(app, HostRule([*settings.allowed_hosts, host]), check_origin=True)
             click.echo(f"kb mcp: serving http://{host}:{http_port}/mcp", err=True)
-            server.run("streamable-http", host=host, port=http_port)
+            uvicorn.run(guarded, host=host, port=http_port, log_level="warning")
     finally:
         service.close()
