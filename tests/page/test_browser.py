@@ -116,13 +116,10 @@ def test_new_staff_walk_the_page(server, tmp_path):
         page = browser.new_page()
         walk = Walk(page, shots, ALLOWED | _corpus_words(corpus))
 
-        # 1. First visit: the first thing the browser paints is Chinese, within a second. The page
-        # shell carries the loading line inside React's root, so the first contentful paint is that
-        # line (the browser's own clock, from navigation start: Playwright's polling adds nothing).
+        # 1. First visit: the first thing the browser paints is Chinese. The page shell carries the
+        # loading line inside React's root, so the first contentful paint is that line (how soon it
+        # comes is a speed figure: `python bench/load.py` measures it on a server's first visit).
         page.goto(url, wait_until="commit")
-        page.wait_for_function("() => performance.getEntriesByName('first-contentful-paint').length > 0")
-        first_paint = page.evaluate("() => performance.getEntriesByName('first-contentful-paint')[0].startTime") / 1000
-        print(f"first contentful paint after {first_paint:.2f} s")
         shell = urllib.request.urlopen(url, timeout=10).read().decode("utf-8")
         assert "正在打开知识库" in shell.split('<div id="root">', 1)[1][:400]
         page.get_by_text(re.compile("正在打开知识库|语义模型加载中|输入问题或关键词")).first.wait_for(timeout=30_000)
@@ -201,5 +198,4 @@ def test_new_staff_walk_the_page(server, tmp_path):
         page.locator("strong", has_text="冰城社区议事会").first.wait_for(timeout=60_000)
         browser.close()
     assert not walk.english, "\n".join(f"{step}: {words}" for step, words in walk.english.items())
-    assert first_paint <= 1.0, f"the first (Chinese) paint took {first_paint:.2f} s"
     assert (shots / "1-search.png").stat().st_size > 10_000
