@@ -30,15 +30,21 @@ def is_disk_full(exc: BaseException, where: Path | None = None) -> bool:
         return True
     if not isinstance(exc, sqlite3.Error):
         return False
-    code = getattr(exc, "sqlite_errorcode", None)
-    if code == sqlite3.SQLITE_FULL or "disk is full" in str(exc):
+    if getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL or "disk is full" in str(exc):
         return True
-    if where is None or not (code is not None and code & 0xFF == sqlite3.SQLITE_IOERR or "I/O error" in str(exc)):
+    if where is None or not is_io_error(exc):
         return False
     try:
         return shutil.disk_usage(where).free < 2**20
     except OSError:
         return False
+
+
+def is_io_error(exc: BaseException) -> bool:
+    """SQLite's "disk I/O error" (SQLITE_IOERR and its extended codes): the disk, not the file's content."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return isinstance(exc, sqlite3.Error) and (
+        (code is not None and code & 0xFF == sqlite3.SQLITE_IOERR) or "I/O error" in str(exc))
 
 # code: (English, Chinese); {names} are the reason's facts.
 REASONS: dict[str, tuple[str, str]] = {

@@ -21,7 +21,7 @@ from pydantic import ValidationError
 STARTED = time.perf_counter()
 
 from kb.config import Settings
-from kb.reasons import KbError, is_disk_full
+from kb.reasons import KbError, is_disk_full, is_io_error
 from kb.text import from_terminal
 
 # What the machine refused rather than what kb got wrong: said in one line with the path, as a user
@@ -58,7 +58,7 @@ def handle_errors(command):
         except sqlite3.DatabaseError as exc:
             if is_disk_full(exc):
                 fail(f"the disk is full ({exc}): free space and run it again; what was committed before is kept")
-            if getattr(exc, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_IOERR:
+            if is_io_error(exc):
                 fail(f"the index's disk could not be read or written ({exc}): it may be full or failing; "
                      "free space, then run `kb check`")
             if type(exc) is not sqlite3.DatabaseError:  # locked, a constraint, bad SQL: not a damaged file

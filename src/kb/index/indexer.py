@@ -108,12 +108,15 @@ def index_candidates(
     action = "remove" if not candidates else "index"
     with WriterLock(settings.index_dir, wait):
         embedder = embedder or Embedder(settings)
-        store, set_aside = Store.opened_for_rebuild(settings.index_dir) if rebuild else (Store(settings.index_dir), None)
-        try:
-            store.ensure_sound()
-        except BaseException:
-            store.close()
-            raise
+        if rebuild:  # checked there: a damaged database is set aside for a new one
+            store, set_aside = Store.opened_for_rebuild(settings.index_dir)
+        else:
+            store, set_aside = Store(settings.index_dir), None
+            try:
+                store.ensure_sound()
+            except BaseException:
+                store.close()
+                raise
         before = store.generation()
         try:
             write_pending(store, settings.index_dir)  # what an earlier run committed but could not write

@@ -93,11 +93,15 @@ def guard_hosts(app: Asgi, rule: HostRule, check_origin: bool) -> Asgi:
         if scope["type"] == "websocket":
             await send({"type": "websocket.close", "code": 1008, "reason": why[:120]})
             return None
-        body = why.encode("utf-8")
-        await send({"type": "http.response.start", "status": 403,
-                    "headers": [(b"content-type", b"text/plain; charset=utf-8"),
-                                (b"content-length", str(len(body)).encode())]})
-        await send({"type": "http.response.body", "body": body})
-        return None
+        return await refuse(send, 403, why)
 
     return guarded
+
+
+async def refuse(send, status: int, why: str) -> None:
+    """An HTTP answer of ``status`` whose body says ``why``, in plain text."""
+    body = why.encode("utf-8")
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"text/plain; charset=utf-8"),
+                            (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})

@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable
 
 from kb.config import Settings
-from kb.office.hosts import Asgi, HostRule, guard_hosts
+from kb.office.hosts import Asgi, HostRule, guard_hosts, refuse
 
 UPLOAD_ROUTE = "/_stcore/upload_file/"
 
@@ -52,14 +52,6 @@ def enrol_this_session(may_manage: bool) -> None:
         (GATE.enrol if may_manage else GATE.withdraw)(context.session_id)
 
 
-async def _refuse(send, status: int, why: str) -> None:
-    body = why.encode("utf-8")
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"text/plain; charset=utf-8"),
-                            (b"content-length", str(len(body)).encode())]})
-    await send({"type": "http.response.body", "body": body})
-
-
 def guard_uploads(app: Asgi, gate: UploadGate, held_bytes: Callable[[str], int], cap_bytes: int) -> Asgi:
     """``app`` taking uploads only from sessions ``gate`` admits, while what the session holds
     (``held_bytes``) and what it sends (its Content-Length) stay within ``cap_bytes``. A body without a
@@ -71,11 +63,11 @@ def guard_uploads(app: Asgi, gate: UploadGate, held_bytes: Callable[[str], int],
             return await app(scope, receive, send)
         session_id = path.split(UPLOAD_ROUTE, 1)[1].split("/", 1)[0]
         if not gate.admits(session_id):
-            return await _refuse(send, 403, "uploads are for a session that manages kb (管理, after logging in)")
+            return await refuse(send, 403, "uploads are for a session that manages kb (管理, after logging in)")
         sent = next((int(value) for key, value in scope.get("headers", ())
                      if key.lower() == b"content-length" and value.isdigit()), 0)
         if held_bytes(session_id) + sent > cap_bytes:
-            return await _refuse(send, 413, f"this session already holds files up to its limit of "
+            return await refuse(send, 413, f"this session already holds files up to its limit of "
                                             f"{cap_bytes // 2**20} MB: index or remove them first")
         return await app(scope, receive, send)
 

@@ -5,6 +5,7 @@ closest ones it has, so that a typo does not look like an empty knowledge base."
 from __future__ import annotations
 
 import difflib
+from collections import Counter
 from collections.abc import Iterable, Mapping
 
 from pydantic import BaseModel
@@ -102,9 +103,8 @@ def facet_counts(passages: Mapping[str, Mapping[str, int]], practices: Iterable,
     practices, documents = list(practices), list(documents)
     counted: dict[str, dict[str, FacetCount]] = {}
     for field, values in passages.items():
-        counted[field] = {}
-        for value, passage_count in values.items():
-            had = sum(1 for p in practices if str(getattr(p, field, "") or "") == value)
-            held = sum(1 for d in documents if str(d.get(field) or "") == value)
-            counted[field][value] = FacetCount(practices=had, documents=held, passages=passage_count)
+        had = Counter(str(getattr(p, field, "") or "") for p in practices)
+        held = Counter(str(d.get(field) or "") for d in documents)
+        counted[field] = {value: FacetCount(practices=had[value], documents=held[value], passages=passage_count)
+                          for value, passage_count in values.items()}
     return counted
