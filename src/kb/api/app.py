@@ -186,9 +186,10 @@ def _read_routes(app: FastAPI) -> None:
             if resolved is None:
                 raise FieldError("unit", f"no practice of unit {unit!r}")
             unit = resolved
-        if theme and theme not in {t.name for t in catalogue.themes}:
+        found = catalogue.find_theme(theme) if theme else None
+        if theme and found is None:
             raise FieldError("theme", f"unknown theme {theme!r}; GET /themes lists them")
-        return matching(catalogue.practices, unit, theme)
+        return matching(catalogue.practices, unit, found)
 
     @app.get("/practices.xlsx", responses={200: {"content": {XLSX: {}}}}, summary="实践案例目录导出为 Excel",
              response_class=Response)

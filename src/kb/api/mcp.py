@@ -11,8 +11,10 @@ from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel
 
 from kb.api.service import Service
+from kb.practices import matching
+from kb.reasons import KbError
 from kb.records import Hit
-from kb.search.query import QueryError
+from kb.search.filters import resolve_unit
 
 INSTRUCTIONS = ("政协创新实践知识库。先用 search_precedents 按问题检索其他单位的做法与相关法规，"
                 "再用 get_practice / get_passage 读全文；引用时写明来源（文档、单位、章节、页码）。"
@@ -81,7 +83,7 @@ def _told(tool):
             return tool(*args, **kwargs)
         except KeyError as exc:
             raise ToolError(exc.args[0] if exc.args else "not found") from None
-        except QueryError as exc:
+        except KbError as exc:  # a bad query, an unknown theme
             raise ToolError(str(exc)) from None
 
     return wrapper
@@ -114,11 +116,17 @@ def build_server(service: Service) -> MCPServer:
     @server.tool()
     @_told
     def list_practices(unit: str | None = None, theme: str | None = None) -> list[PracticeSummary]:
-        """The catalogue of practices, optionally of one unit (any unique part of its name) or theme."""
-        practices = service.catalogue().practices
+        """The catalogue of practices, optionally of one unit (its name, any unique part of it or a short
+        form the text uses) or theme (a name it has or had)."""
+        catalogue = service.catalogue()
+        if unit:
+            unit = resolve_unit(unit, [p.unit for p in catalogue.practices])
+            if unit is None:
+                return []
+        found = catalogue.theme_named(theme) if theme else None
         return [PracticeSummary(practice_id=p.practice_id, unit=p.unit, year=p.year, title=p.title, lead=p.lead,
                                 theme=p.theme)
-                for p in practices if (not unit or unit in p.unit) and (not theme or p.theme == theme)]
+                for p in matching(catalogue.practices, unit, found)]
 
     @server.tool()
     @_told

@@ -40,11 +40,12 @@ def practices(ctx, unit, theme, fmt, output):
 
     unit, theme = argv_text(unit), argv_text(theme)
     catalogue = _catalogue(ctx)
-    if theme and theme not in {t.name for t in catalogue.themes}:
-        fail(f"unknown theme {theme!r}; `kb practices themes` lists them")
+    found = catalogue.theme_named(theme) if theme else None
+    if found and found.name != theme:
+        click.echo(f"theme {theme!r} is now {found.name!r}", err=True)
     if unit:
         unit = _unit_named(catalogue, unit)
-    chosen = matching(catalogue.practices, unit, theme)
+    chosen = matching(catalogue.practices, unit, found)
     if unit and not chosen:
         fail(f"no practice of unit {unit!r}; `kb practices` lists the units")
     if fmt in ("docx", "xlsx"):
@@ -141,14 +142,27 @@ def _pick_practice(catalogue, which: str):
 
 
 @practices.command("themes")
+@click.option("--regroup", is_flag=True, help="Group every practice afresh (themes otherwise keep their practices "
+                                               "and names across re-indexing); old names keep finding their themes.")
 @click.pass_context
 @handle_errors
-def practices_themes(ctx):
-    """Groups of related practices, each named by its keywords."""
-    catalogue = _catalogue(ctx)
+def practices_themes(ctx, regroup):
+    """Groups of practices that do the same kind of work, each named by that work (委员工作站建设, 民主监督)."""
+    if regroup:
+        from kb.index.store import Store
+        from kb.practices import build_catalogue
+
+        store = Store(settings_from(ctx).index_dir, create=False)
+        try:
+            catalogue = build_catalogue(store, regroup=True)
+        finally:
+            store.close()
+    else:
+        catalogue = _catalogue(ctx)
     for theme in catalogue.themes:
         units = "、".join(catalogue.practice(pid).unit for pid in theme.practice_ids)
-        click.echo(f"{theme.name}  ({len(theme.practice_ids)})  {units}")
+        former = f"  (formerly {'、'.join(theme.former_names)})" if theme.former_names else ""
+        click.echo(f"{theme.theme_id} {theme.name}  ({len(theme.practice_ids)})  {units}{former}")
 
 
 @practices.command("cards")

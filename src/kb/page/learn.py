@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from kb.config import Settings
-from kb.page.shared import DOCX, XLSX, download_name
+from kb.page.shared import DOCX, XLSX, carry_theme_choice, download_name
 from kb.practices import Catalogue, Practice, card_markdown, export, matching
 from kb.report import cards_docx, catalogue_xlsx, practices_docx
 from kb.search import Searcher
@@ -34,9 +34,10 @@ def learn_view(settings: Settings, searcher: Searcher, lock: threading.Lock) -> 
     left, right = st.columns(2)
     unit = left.selectbox("单位", units, index=None, placeholder="全部单位", key="learn-unit")
     sizes = {t.name: len(t.practice_ids) for t in catalogue.themes}
+    carry_theme_choice("learn-theme", catalogue)
     theme = right.selectbox("主题", list(sizes), index=None, placeholder="全部主题", key="learn-theme",
                             format_func=lambda name: f"{name}（{sizes[name]} 项）")
-    for practice in matching(catalogue.practices, unit, theme):
+    for practice in matching(catalogue.practices, unit, catalogue.find_theme(theme) if theme else None):
         with st.expander(markdown_text(f"{practice.unit}：{practice.title}")):
             _render_practice(settings, catalogue, practice)
     st.subheader("方法卡片")
@@ -143,7 +144,7 @@ def _render_practice(settings: Settings, catalogue: Catalogue, practice: Practic
     if similar:
         lines = []
         for other in similar:
-            shared = f"（共同关键词：{'、'.join(other.shared_keywords)}）" if other.shared_keywords else ""
+            shared = f"（都讲到：{'、'.join(other.shared_keywords)}）" if other.shared_keywords else ""
             lines.append(f"- {markdown_text(f'{other.unit}：{other.title}{shared}')}")
         st.markdown("**谁还做过类似的**\n" + "\n".join(lines))
     for card in catalogue.cards:

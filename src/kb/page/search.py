@@ -9,7 +9,7 @@ import streamlit as st
 
 from kb.config import SEARCH_MODES, Settings
 from kb.page.hits import render_hit
-from kb.page.shared import DOCX, cached_searcher, download_name
+from kb.page.shared import DOCX, cached_searcher, carry_theme_choice, download_name
 from kb.page.words import counted_in_words
 from kb.records import SearchResponse
 from kb.report import search_docx
@@ -43,6 +43,7 @@ def _filters(searcher: Searcher, lock: threading.Lock) -> dict[str, list[str]]:
     filters: dict[str, list[str]] = {}
     columns = st.columns(len(FACETS) + bool(themes))
     if themes:
+        carry_theme_choice("facet-theme", searcher.catalogue())
         chosen_themes = columns[-1].multiselect(
             "主题（创新实践）", [t.name for t in themes], key="facet-theme", placeholder="不限", select_all=False,
             help="内容相近的实践归为一组，组名取自组内实践共同使用的说法；选中后只检索这些实践。",

@@ -140,6 +140,18 @@ def show_report(report: IndexReport) -> None:
                 + (f" 等 {len(report.skipped)} 个" if len(report.skipped) > 20 else ""))
 
 
+def carry_theme_choice(key: str, catalogue) -> None:
+    """A theme chosen before a re-index stays chosen: a name it had before becomes its name now (a
+    theme that no longer exists is dropped, as Streamlit would), before the widget is drawn."""
+    chosen = st.session_state.get(key)
+    if not chosen:
+        return
+    values = chosen if isinstance(chosen, list) else [chosen]
+    current = [theme.name for value in values if (theme := catalogue.find_theme(value)) is not None]
+    if current != values:
+        st.session_state[key] = list(dict.fromkeys(current)) if isinstance(chosen, list) else (current or [None])[0]
+
+
 def download_name(text: str, suffix: str) -> str:
     """A download's file name every system accepts: no path or reserved characters, not too long."""
     return re.sub(r'[\\/:*?"<>|\s]+', "_", text)[:60] + suffix

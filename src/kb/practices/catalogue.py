@@ -13,13 +13,14 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 
-import numpy as np
-
 from kb.index.store import Store
 from kb.practices.cards import approach_cards, numbered_parts
-from kb.practices.records import Catalogue, Figure, Practice
-from kb.practices.themes import add_keywords, centred, group_into_themes, practice_words
+from kb.practices.records import Catalogue, Figure, Practice, Theme
+from kb.practices.lineage import load_register, save_register
+from kb.practices.themes import add_keywords, group_into_themes, practice_words, what_they_do
 
+# A practice's most weighted words and phrases, kept to say why two practices are alike.
+TERMS = 40
 _SENTENCE = re.compile(r"[^。！？!?\n]+[。！？!?]*")
 _CLAUSE_BREAK = "，。；！？：,;!?:\n"
 # A count with what it counts: "46个", "12件", "两千多场", "3000余人次", "85%".
@@ -29,34 +30,38 @@ _FIGURE = re.compile(
 )
 
 
-def build_catalogue(store: Store) -> Catalogue:
+def build_catalogue(store: Store, regroup: bool = False) -> Catalogue:
+    """``regroup``: group every practice afresh (kb.practices.themes.group_into_themes)."""
     manifest = store.manifest()
     if manifest is None:
         return Catalogue(generation=0, practices=[], themes=[], cards=[])
-    practices, vectors = _practices(store, manifest.model.key(), manifest.model.dimension)
-    vectors = centred(vectors)
-    words = [practice_words(p.title, p.text, p.unit) for p in practices]
+    practices = _practices(store)
+    words = [practice_words(p.title, p.text, p.unit, p.lead) for p in practices]
     add_keywords(practices, words)
-    themes = group_into_themes(practices, vectors, words)
+    profiles = what_they_do(practices, words)
+    themes, register = group_into_themes(practices, profiles, words, load_register(store), manifest.generation,
+                                         regroup)
+    save_register(store, register)
     cards = [card for practice in practices for card in approach_cards(practice)]
-    return Catalogue(generation=manifest.generation, practices=practices, themes=themes, cards=cards, vectors=vectors)
+    for practice, said in zip(practices, words):
+        practice.terms = [term for term, _ in sorted(said.weighted.items(), key=lambda kv: (-kv[1], kv[0]))][:TERMS]
+    return Catalogue(generation=manifest.generation, practices=practices, themes=themes, cards=cards, vectors=profiles)
 
 
 # -- practices ---------------------------------------------------------------------------
 
 
-def _practices(store: Store, model_key: str, dimension: int) -> tuple[list[Practice], np.ndarray]:
+def _practices(store: Store) -> list[Practice]:
     """The practices the detector stored at indexing time, with their text and chunks."""
     stored = store.practices()
     if not stored:
-        return [], np.zeros((0, dimension), dtype=np.float32)
+        return []
     doc_ids = {doc_id for doc_id, _ in stored}
     documents = store.documents_with_text(doc_ids)
     spans_of = store.chunk_spans(doc_ids)
     members = [[c for c in spans_of.get(doc_id, []) if span.start <= c[1] < span.end] for doc_id, span in stored]
-    chunk_vectors = store.vectors_of([c for chunks in members for c, _, _ in chunks], model_key, dimension)
 
-    practices, vectors = [], []
+    practices = []
     counters: Counter[str] = Counter()
     for (doc_id, span), chunks in zip(stored, members):
         doc = documents[doc_id]
@@ -79,10 +84,7 @@ def _practices(store: Store, model_key: str, dimension: int) -> tuple[list[Pract
             chunks=sorted(chunks),
             figures=figures_in(text),
         ))
-        rows = [chunk_vectors[c] for c, _, _ in chunks if c in chunk_vectors]
-        mean = np.mean(rows, axis=0) if rows else np.zeros(dimension, dtype=np.float32)
-        vectors.append(mean / (np.linalg.norm(mean) or 1.0))
-    return practices, np.asarray(vectors, dtype=np.float32)
+    return practices
 
 
 def lead_of(text: str, sentences: int = 2, limit: int = 160) -> str:
@@ -130,5 +132,7 @@ def _clause_around(text: str, start: int, end: int, width: int = 40) -> str:
     return text[left:right].strip(" “”\"")
 
 
-def matching(practices: Iterable[Practice], unit: str | None = None, theme: str | None = None) -> list[Practice]:
-    return [p for p in practices if (not unit or p.unit == unit) and (not theme or p.theme == theme)]
+def matching(practices: Iterable[Practice], unit: str | None = None, theme: Theme | None = None) -> list[Practice]:
+    """The practices of a unit (its exact name) and of a theme (as Catalogue.find_theme found it)."""
+    members = set(theme.practice_ids) if theme else None
+    return [p for p in practices if (not unit or p.unit == unit) and (members is None or p.practice_id in members)]

@@ -1,5 +1,5 @@
 """The learning layer's records: a practice with its figures and keywords, themes, approach cards,
-and the catalogue that holds them with one centred vector per practice."""
+and the catalogue that holds them with one vector per practice of what it does."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from typing import Annotated
 
 import numpy as np
 from pydantic import BaseModel, Field, PlainSerializer, PlainValidator, WithJsonSchema
+
+from kb.reasons import KbError
 
 # Rows of float32, one per practice: an array in Python, a list of lists in JSON.
 PracticeVectors = Annotated[
@@ -43,10 +45,16 @@ class Practice(BaseModel):
     figures: list[Figure] = Field(default_factory=list)
     keywords: list[str] = Field(default_factory=list)
     theme: str = ""
+    # Its most weighted words and phrases (title and lead first): what it shares with a similar practice.
+    terms: list[str] = Field(default_factory=list)
 
 
 class Theme(BaseModel):
+    # Stable across re-indexing while most of its practices stay (kb.practices.lineage).
+    theme_id: str = ""
     name: str
+    # Names it had before, and names of themes merged into it: a filter by one of them finds it.
+    former_names: list[str] = Field(default_factory=list)
     keywords: list[str]
     practice_ids: list[str]
 
@@ -73,6 +81,7 @@ class SimilarPractice(BaseModel):
     unit: str
     title: str
     similarity: float
+    # Why they are alike, in the practices' own words: the phrases and words both use most.
     shared_keywords: list[str]
 
 
@@ -81,9 +90,9 @@ class Catalogue(BaseModel):
     practices: list[Practice]
     themes: list[Theme]
     cards: list[ApproachCard]
-    # One unit vector per practice, in catalogue order: the mean of its chunk embeddings, less
-    # the mean of all practices, so that similarity reflects topic rather than shared genre. An
-    # array (the page asks for similar practices of every practice it shows), a list in JSON.
+    # One unit vector per practice, in catalogue order, of what it does (kb.practices.themes.what_they_do):
+    # themes, similar practices and the map compare these. An array (the page asks for similar
+    # practices of every practice it shows), a list in JSON.
     vectors: PracticeVectors = Field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
 
     def practice(self, practice_id: str) -> Practice:
@@ -99,11 +108,14 @@ class Catalogue(BaseModel):
             return []
         scores = self.vectors @ self.vectors[self.practices.index(target)]
         found = []
-        for index in np.argsort(-scores):
+        for index in np.argsort(-scores, kind="stable"):
             other = self.practices[int(index)]
             if other.unit == target.unit:
                 continue
-            shared = [word for word in target.keywords if word in other.keywords]
+            theirs = set(other.terms)
+            shared = [term for term in target.terms if term in theirs]
+            # A phrase says more than the words inside it: "委员工作站建设" rather than also "工作站".
+            shared = [term for term in shared if not any(term != longer and term in longer for longer in shared)][:4]
             found.append(SimilarPractice(practice_id=other.practice_id, unit=other.unit, title=other.title,
                                          similarity=float(scores[index]), shared_keywords=shared))
             if len(found) == count:
@@ -116,6 +128,21 @@ class Catalogue(BaseModel):
                 return card
         return None
 
+    def find_theme(self, name: str) -> Theme | None:
+        """The theme of this name, or the one that carries it as a former name (it was renamed, or its
+        practices were merged into it): a saved filter keeps working."""
+        return (next((t for t in self.themes if t.name == name), None)
+                or next((t for t in self.themes if name in t.former_names), None))
+
+    def theme_named(self, name: str) -> Theme:
+        """find_theme, or a KbError that lists the themes there are."""
+        theme = self.find_theme(name)
+        if theme is None:
+            known = "、".join(t.name for t in self.themes) or "none yet"
+            raise KbError(f"unknown theme {name!r}; the themes are: {known}")
+        return theme
+
     def theme_chunk_ids(self, theme: str) -> list[int]:
-        members = next((t.practice_ids for t in self.themes if t.name == theme), [])
+        found = self.find_theme(theme)
+        members = set(found.practice_ids) if found else set()
         return [chunk[0] for p in self.practices if p.practice_id in members for chunk in p.chunks]

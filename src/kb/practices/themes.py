@@ -3,6 +3,7 @@ and their embeddings."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 from collections import Counter
@@ -11,6 +12,8 @@ import jieba
 import numpy as np
 from pydantic import BaseModel, Field
 
+from kb.practices.areas import AREA_NAMES, area_profile, main_area
+from kb.practices.lineage import ThemeRegister, settle
 from kb.practices.records import Practice, Theme
 
 jieba.setLogLevel(logging.WARNING)
@@ -26,6 +29,11 @@ _NAME_POS = ("nr", "ns")
 KEYWORDS_PER_PRACTICE = 8
 MIN_KEYWORDS = 5
 PHRASE_CHARS = (4, 8)
+# Practices further apart than this (cosine distance, average linkage) are not one theme. Chosen on
+# the bundled corpus with the development documents against tests/data/practices/themes_judged.json
+# (bench/themes.py).
+THEME_DISTANCE = 0.7
+VOCABULARY = 2048
 
 
 class PracticeWords(BaseModel):
@@ -34,15 +42,8 @@ class PracticeWords(BaseModel):
     words: Counter = Field(default_factory=Counter)
     phrases: Counter = Field(default_factory=Counter)
     in_title: set[str] = Field(default_factory=set)
-
-
-def centred(vectors: np.ndarray) -> np.ndarray:
-    """Every review practice shares the genre; without its mean direction, clustering separates
-    topics instead of peeling off outliers one by one, and similarities spread out."""
-    if len(vectors) < 2:
-        return vectors
-    centred = vectors - vectors.mean(axis=0)
-    return centred / np.maximum(np.linalg.norm(centred, axis=1, keepdims=True), 1e-9)
+    # Words and phrases together, a title's three times and a lead's twice: what grouping compares.
+    weighted: Counter = Field(default_factory=Counter)
 
 
 def add_keywords(practices: list[Practice], words: list[PracticeWords]) -> None:
@@ -79,11 +80,12 @@ def warm() -> None:
     jieba.posseg.lcut("预热")
 
 
-def practice_words(title: str, text: str, unit: str) -> PracticeWords:
+def practice_words(title: str, text: str, unit: str, lead: str = "") -> PracticeWords:
     import jieba.posseg  # loads its tagging model: only when practices are built, never for a search
 
     said = PracticeWords()
-    for part, is_title in ((title, True), (text, False)):
+    for part, weight in ((title, 3), (lead, 2), (text, 1)):
+        is_title, counted = weight == 3, weight != 2  # the lead is inside the text: weighted, not counted again
         previous = None
         for token in jieba.posseg.cut(part):
             word = token.word.strip()
@@ -92,46 +94,115 @@ def practice_words(title: str, text: str, unit: str) -> PracticeWords:
             if content and previous and word not in BOILERPLATE:  # the head word must say something
                 phrase = previous + word
                 if PHRASE_CHARS[0] <= len(phrase) <= PHRASE_CHARS[1]:
-                    said.phrases[phrase] += 1
+                    said.weighted[phrase] += weight
+                    if counted:
+                        said.phrases[phrase] += 1
             if content and word not in BOILERPLATE:
-                said.words[word] += 1
+                said.weighted[word] += weight
+                if counted:
+                    said.words[word] += 1
                 if is_title:
                     said.in_title.add(word)
             previous = word if content else None
     return said
 
 
-def group_into_themes(practices: list[Practice], vectors: np.ndarray, words: list[PracticeWords]) -> list[Theme]:
-    """Groups of related practices by their (centred) embeddings, each named by a phrase its members
-    share (“委员工作站”, “民主监督”) and its keywords."""
+def what_they_do(practices: list[Practice], words: list[PracticeWords]) -> np.ndarray:
+    """One vector per practice for what it does: the areas of CPPCC work it speaks of
+    (kb.practices.areas) beside its own words and phrases (TF-IDF, the title's and the lead's
+    weighted up), half and half. Themes, similar practices and the map all compare these; an
+    embedding of the passages would compare documents, since every chunk carries its document's title."""
     if not practices:
-        return []
-    count = min(len(practices), max(1, round(math.sqrt(len(practices) * 1.25))))
-    if count > 1:
-        from sklearn.cluster import AgglomerativeClustering
+        return np.zeros((0, len(AREA_NAMES) + 1), dtype=np.float32)
+    areas = np.stack([area_profile(p.title, p.lead, p.text) for p in practices])
+    counted = Counter(term for said in words for term in said.weighted)
+    # Terms one practice alone uses say nothing about what it shares; the cap bounds the width.
+    vocabulary = [term for term, df in sorted(counted.items(), key=lambda kv: (-kv[1], kv[0])) if df >= 2][:VOCABULARY]
+    column = {term: i for i, term in enumerate(vocabulary)}
+    lexical = np.zeros((len(practices), len(vocabulary)), dtype=np.float32)
+    total = len(practices)
+    for row, said in enumerate(words):
+        for term, count in said.weighted.items():
+            if term in column:
+                lexical[row, column[term]] = (1 + math.log(count)) * math.log((total + 1) / (counted[term] + 0.5))
+    lexical /= np.maximum(np.linalg.norm(lexical, axis=1, keepdims=True), 1e-9)
+    return (np.hstack([areas, lexical]) / math.sqrt(2)).astype(np.float32)
 
-        labels = AgglomerativeClustering(n_clusters=count, metric="cosine", linkage="average").fit_predict(vectors)
-    else:
-        labels = np.zeros(len(practices), dtype=int)
-    groups = [[i for i, lab in enumerate(labels) if lab == label]
-              for label in sorted(set(labels.tolist()), key=lambda lab: (-int((labels == lab).sum()), lab))]
+
+def group_into_themes(practices: list[Practice], profiles: np.ndarray, words: list[PracticeWords],
+                      previous: ThemeRegister, generation: int, regroup: bool = False) -> tuple[list[Theme], ThemeRegister]:
+    """Practices grouped by what they do. The last generation's themes keep the practices they still
+    have; a new practice joins the theme it is closest to (average cosine distance to its practices)
+    if that is within THEME_DISTANCE, and the rest are grouped among themselves under the same
+    threshold. So a one-document change never moves or renames a theme it does not touch, and a
+    saved theme filter keeps its practices. ``regroup`` (or no earlier themes) groups every practice
+    afresh; a theme then keeps its id and name while most of its practices stay (kb.practices.lineage).
+    A new theme is named by the area of work most of its practices speak of, or by phrases they share."""
+    if not practices:
+        return [], previous.model_copy(update={"generation": generation, "themes": []})
+    keys = [member_key(p) for p in practices]
+    groups = _regrouped(profiles) if regroup else _carried(keys, profiles, previous)
+    groups.sort(key=lambda group: (-len(group), group[0]))
     # Keywords of a group: frequent across its members and rare in the other groups, weighted by how
     # many members use them, so one member's pet word cannot name the group.
     group_words = [sum((words[i].words for i in group), Counter()) for group in groups]
     group_phrases = [sum((words[i].phrases for i in group), Counter()) for group in groups]
-    themes: list[Theme] = []
+    keywords_of: list[list[str]] = []
+    phrases_of: list[list[str]] = []
     used_words: set[str] = set()
-    used_names: set[str] = set()
     for group, scored, phrase_scores in zip(groups, _tf_idf(group_words), _tf_idf(group_phrases)):
-        keywords = _top(_spread_weighted(scored, group, [w.words for w in words], used_words), 3)
-        used_words.update(keywords)
-        phrases = _top(_spread_weighted(phrase_scores, group, [w.phrases for w in words], set()), 6)
-        name = _theme_name(phrases, keywords, used_names) or practices[group[0]].title
-        used_names.add(name)
+        keywords_of.append(_top(_spread_weighted(scored, group, [w.words for w in words], used_words), 3))
+        used_words.update(keywords_of[-1])
+        phrases_of.append(_top(_spread_weighted(phrase_scores, group, [w.phrases for w in words], set()), 6))
+
+    def name_of(index: int, taken: set[str]) -> str:
+        area = main_area(profiles[groups[index], :len(AREA_NAMES)])
+        return _theme_name(area, phrases_of[index], keywords_of[index], taken) or practices[groups[index][0]].title
+
+    settled, register = settle([[keys[i] for i in group] for group in groups], previous, generation, name_of)
+    themes = []
+    for group, place, keywords in zip(groups, settled, keywords_of):
         for i in group:
-            practices[i].theme = name
-        themes.append(Theme(name=name, keywords=keywords, practice_ids=[practices[i].practice_id for i in group]))
-    return themes
+            practices[i].theme = place.name
+        themes.append(Theme(theme_id=place.theme_id, name=place.name, former_names=place.former_names,
+                            keywords=keywords, practice_ids=[practices[i].practice_id for i in group]))
+    return themes, register
+
+
+def member_key(practice: Practice) -> str:
+    """A practice as the register knows it: its id and a digest of its text, so that a practice whose
+    document was edited is placed again rather than kept where its old text was."""
+    return f"{practice.practice_id}@{hashlib.blake2b(practice.text.encode('utf-8'), digest_size=6).hexdigest()}"
+
+
+def _carried(keys: list[str], profiles: np.ndarray, previous: ThemeRegister) -> list[list[int]]:
+    row = {key: i for i, key in enumerate(keys)}
+    groups = [members for theme in previous.themes if (members := [row[pid] for pid in theme.members if pid in row])]
+    if not groups:
+        return _regrouped(profiles)
+    placed = {i for group in groups for i in group}
+    arrivals = [i for i in range(len(keys)) if i not in placed]
+    strays = []
+    for i in arrivals:
+        distances = [float(np.mean(1 - profiles[group] @ profiles[i])) for group in groups]
+        best = int(np.argmin(distances))
+        if distances[best] <= THEME_DISTANCE:
+            groups[best].append(i)
+        else:
+            strays.append(i)
+    if strays:
+        groups += [[strays[i] for i in group] for group in _regrouped(profiles[strays])]
+    return groups
+
+
+def _regrouped(profiles: np.ndarray) -> list[list[int]]:
+    if len(profiles) < 2:
+        return [list(range(len(profiles)))]
+    from sklearn.cluster import AgglomerativeClustering
+
+    labels = AgglomerativeClustering(n_clusters=None, distance_threshold=THEME_DISTANCE, metric="cosine",
+                                     linkage="average").fit_predict(profiles)
+    return [[i for i, lab in enumerate(labels) if lab == label] for label in sorted(set(labels.tolist()))]
 
 
 def _spread_weighted(scored: dict[str, float], group: list[int], counts: list[Counter], skip: set[str]) -> dict:
@@ -139,11 +210,17 @@ def _spread_weighted(scored: dict[str, float], group: list[int], counts: list[Co
     return {item: score * spread[item] / len(group) for item, score in scored.items() if item not in skip}
 
 
-def _theme_name(phrases: list[str], keywords: list[str], taken: set[str]) -> str:
-    """Two phrases the group's text uses (or its keywords where it has none), not contained in each
-    other, joined by “、”: short enough for a filter list, different from every other theme's name."""
+def _theme_name(area: str | None, phrases: list[str], keywords: list[str], taken: set[str]) -> str:
+    """The area of work most members speak of ("民主监督"), or two phrases the group's text uses (its
+    keywords where it has none) not contained in each other, joined by "、"; a second group of the
+    same area adds its first phrase after "·". Short enough for a filter list and unlike any name taken."""
+    candidates = [phrase for phrase in phrases + keywords if not area or (phrase not in area and area not in phrase)]
+    if area:
+        for name in [area] + [f"{area}·{phrase}" for phrase in candidates]:
+            if name not in taken:
+                return name
     chosen: list[str] = []
-    for phrase in phrases + keywords:
+    for phrase in candidates:
         if any(phrase in other or other in phrase for other in chosen):
             continue
         chosen.append(phrase)

@@ -145,8 +145,9 @@ class Searcher:
                 raise QueryError(f"{name} must be a number ≥ 0, not {weight!r}")
         k = k or self.settings.top_k
         depth = max(self.settings.candidates, k)
-        filters = filters or {}
+        filters, renamed = self._current_themes(filters or {})
         filters, notices = check_filters(filters, {field: self.filter_values(field) for field in filters})
+        notices = renamed + notices
         themes = filters.pop("theme", None)
         scope = Scope(filters=filters, within=self.theme_chunk_ids(themes) if themes else None)
         tokens = tokenize(query)
@@ -260,6 +261,18 @@ class Searcher:
         """The chunks of these themes' practices; a theme that does not exist has none."""
         catalogue = self.catalogue()
         return [chunk_id for theme in themes for chunk_id in catalogue.theme_chunk_ids(theme)]
+
+    def _current_themes(self, filters: dict[str, list[str]]) -> tuple[dict[str, list[str]], list[str]]:
+        """A theme filter by a name the theme had before (a saved search) as its name now, said once."""
+        if not filters.get("theme"):
+            return filters, []
+        catalogue, names, notices = self.catalogue(), [], []
+        for value in filters["theme"]:
+            theme = catalogue.find_theme(value)
+            if theme is not None and theme.name != value:
+                notices.append(f"theme {value!r} is now {theme.name!r}")
+            names.append(theme.name if theme is not None else value)
+        return {**filters, "theme": names}, notices
 
     def filter_values(self, field: str) -> list[str]:
         """Every value a filter field has in this generation, to check what a user typed. Themes
