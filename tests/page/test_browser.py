@@ -1,6 +1,7 @@
 """A real browser on `kb serve`, walked as new staff would: the first visit, a question, a filter,
-the context, similar passages, 学习 with its charts and map, a Word export opened with python-docx,
-and 管理 (an upload found without restarting). On every tab the visible text is read and any Latin
+the context, similar passages, 学习 with its charts and the map's labels, similar practices of other
+units, a Word export opened with python-docx and rendered by LibreOffice to an image, and 管理 (an
+upload found without restarting, a theme chosen before it still chosen after its re-index). On every tab the visible text is read and any Latin
 word outside a short allowlist fails the test. Screenshots of each step are saved (to
 PAGE_SCREENSHOTS when set; README's come from there). Needs Debian's chromium (CI installs it)."""
 
@@ -100,6 +101,34 @@ class Walk:
         self.page.wait_for_timeout(300)
 
 
+def _chart_texts(page, chart) -> str:
+    """The words a chart draws (Streamlit has Vega draw charts as SVG)."""
+    chart.scroll_into_view_if_needed()
+    page.wait_for_timeout(500)
+    return "\n".join(chart.locator("svg text").evaluate_all("nodes => nodes.map(node => node.textContent)"))
+
+
+def _rendered_by_libreoffice(saved: Path, image: Path) -> None:
+    """The export as another word processor draws it: LibreOffice to PDF, its first page to an image."""
+    soffice = shutil.which("soffice")
+    if soffice is None:
+        pytest.skip("LibreOffice is not installed (apt-get install libreoffice-writer-nogui)")
+    import subprocess
+
+    import pypdfium2
+
+    subprocess.run([soffice, "--headless", f"-env:UserInstallation=file://{saved.parent / 'lo-profile'}",
+                    "--convert-to", "pdf", "--outdir", str(saved.parent), str(saved)],
+                   check=True, capture_output=True, timeout=240)
+    pdf = pypdfium2.PdfDocument(str(saved.with_suffix(".pdf")))
+    width, height = pdf[0].get_size()
+    assert abs(width - 595.3) < 1 and abs(height - 841.9) < 1  # A4
+    assert "五常" in pdf[0].get_textpage().get_text_range()
+    rendered = pdf[0].render(scale=1.5).to_pil().convert("L")
+    rendered.save(image)
+    assert sum(rendered.histogram()[:128]) > 0.005 * rendered.width * rendered.height, "the page is nearly blank"
+
+
 def test_new_staff_walk_the_page(server, tmp_path):
     sync_api = pytest.importorskip("playwright.sync_api")
     url, corpus = server
@@ -157,6 +186,7 @@ def test_new_staff_walk_the_page(server, tmp_path):
 
         text = "\n".join(p.text for p in docx.Document(str(saved)).paragraphs)
         assert saved.suffix == ".docx" and "五常大米" in text and "来源：《" in text
+        _rendered_by_libreoffice(saved, shots / "9-word-export.png")
 
         # 5. A filter, next to the search it narrows.
         page.get_by_text("检索方式与筛选").click()
@@ -175,7 +205,25 @@ def test_new_staff_walk_the_page(server, tmp_path):
         page.wait_for_timeout(500)
         assert page.locator("[data-testid='stElementToolbar']:visible").count() == 0
         assert page.locator("summary:visible", has_text=re.compile("Show data|View source|PNG")).count() == 0
+        # The map's dots carry their unit and title without hovering, and theme names over their practices.
+        drawn = _chart_texts(page, page.locator("[data-testid='stVegaLiteChart']").nth(3))
+        assert "延寿县政协" in drawn or "延寿县" in drawn, drawn[:300]
+        assert "委员工作站建设" in drawn, drawn[:300]
         walk.look("6-learn")
+        # Similar practices come from other units, with what they share.
+        station = page.locator("[data-testid='stExpander']").filter(
+            has=page.locator("summary", has_text="延寿县政协：进一步加强"))
+        station.locator("summary").click()
+        listed = station.locator("[data-testid='stMarkdown']", has_text="谁还做过类似的")
+        listed.wait_for(timeout=30_000)
+        others = listed.inner_text().split("谁还做过类似的", 1)[1]
+        assert "都讲到" in others and "延寿县政协" not in others and others.count("政协") >= 3, others
+        walk.look("6b-similar-practices")
+        # A theme chosen here stays chosen after the re-index of the upload below.
+        page.get_by_label("主题").last.click()
+        chosen = page.get_by_role("option").first.inner_text()
+        page.get_by_role("option").first.click()
+        walk.settle()
 
         # 7. 管理 on this machine (loopback): upload a file and find it without restarting.
         walk.tab("管理")
@@ -190,6 +238,12 @@ def test_new_staff_walk_the_page(server, tmp_path):
         # The change log names the session and where it came from (this machine, here).
         logged = kb("log", "-n", "5", "--index-dir", str(corpus.parent / "index")).stdout
         assert "冰城社区议事会" in logged and "（本机）" in logged, logged
+        walk.tab("学习")
+        page.get_by_text("逐项浏览").wait_for(timeout=60_000)
+        walk.settle()
+        theme_box = page.locator("[data-testid='stSelectbox']").filter(has=page.get_by_text("主题", exact=True))
+        walk.look("8b-theme-after-reindex")
+        assert theme_box.locator("input").input_value().startswith(chosen.split("（")[0])
 
         walk.tab("检索")
         box.fill("社区停车难怎么协商")

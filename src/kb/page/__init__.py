@@ -53,11 +53,13 @@ def main() -> None:
     search_tab, learn_tab, manage_tab = st.tabs(["检索", "学习", "管理"])
     with search_tab:
         search_view(settings, searcher, lock, semantic)
+    # The search box works from here on: the banner goes now, not after the 学习 tab's catalogue and map
+    # (seconds on a first visit) are drawn.
+    opening.empty()
     with learn_tab:
         learn_view(settings, searcher, lock)
     with manage_tab:
         manage_view(settings, searcher, lock, loader)
-    opening.empty()  # the page is drawn
 
 
 @st.fragment(run_every=2)
