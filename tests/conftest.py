@@ -59,10 +59,12 @@ os.environ["XDG_CACHE_HOME"] = str(_session_cache())
 
 @pytest.fixture(autouse=True)
 def _no_kb_environment(monkeypatch):
-    """A developer's KB_* variables must not change what the tests see."""
+    """A developer's KB_* variables, or a Chinese locale, must not change what the tests see (the
+    CLI speaks Chinese in one: tests/cli/test_cli_words.py sets it where it means to)."""
     for name in list(os.environ):
-        if name.startswith("KB_"):
+        if name.startswith("KB_") or name in ("LC_ALL", "LC_MESSAGES"):
             monkeypatch.delenv(name)
+    monkeypatch.setenv("LANG", "C.UTF-8")
 
 
 @pytest.fixture(scope="session")

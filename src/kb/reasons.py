@@ -110,6 +110,16 @@ REASONS: dict[str, tuple[str, str]] = {
 }
 
 
+def chinese_reason(reason: Reason | None, english: str = "") -> str:
+    """A reason in Chinese from its code; a record made before reasons had codes shows where to read
+    its English."""
+    if reason is not None:
+        return reason.chinese()
+    if english and not any("a" <= ch.lower() <= "z" for ch in english):
+        return english
+    return "无法读取（详情可在服务器上运行 kb log 查看）" if english else ""
+
+
 class Reason(BaseModel):
     """A code from REASONS and the facts its words need (file sizes, page counts, the other file …)."""
 

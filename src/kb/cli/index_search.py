@@ -19,6 +19,7 @@ from kb.cli.main import (
     settings_from,
     write_file,
 )
+from kb.cli.words import chinese, say
 from kb.config import SEARCH_MODES
 from kb.records import FILTER_FIELDS, KINDS
 
@@ -48,16 +49,15 @@ def index(ctx, paths, corpus_dir, rebuild, wait, strict, as_json, quiet, list_sk
     if as_json:
         click.echo(report.model_dump_json(indent=2))
     else:
-        click.echo(report.summary())
-        for failure in report.failed:
-            click.echo(f"  failed: {failure.reason}", err=True)
-        for note in report.notes:
-            click.echo(f"  note: {note.reason}", err=True)
-        if report.skipped and list_skipped:
-            for skipped in report.skipped:
-                click.echo(f"  skipped: {skipped.reason}", err=True)
-        elif report.skipped:
-            click.echo("  (-v lists the skipped files)", err=True)
+        zh = chinese()
+        click.echo(report.summary_in_chinese() if zh else report.summary())
+        for label, items in (("failed", report.failed), ("note", report.notes),
+                             ("skipped", report.skipped if list_skipped else [])):
+            for item in items:
+                why = f"{item.path}：{item.chinese()}" if zh else item.reason
+                click.echo(f"  {say(label)}: {why}", err=True)
+        if report.skipped and not list_skipped:
+            click.echo("  " + say("(-v lists the skipped files)"), err=True)
     if report.published:
         _say_published(settings, report.published)
     if report.failed:
@@ -65,16 +65,18 @@ def index(ctx, paths, corpus_dir, rebuild, wait, strict, as_json, quiet, list_sk
 
 
 def _milvus_at(settings) -> str:
-    return f"Milvus at {settings.milvus_uri} ({settings.milvus_collection})"
+    return say("Milvus at {uri} ({collection})", uri=settings.milvus_uri, collection=settings.milvus_collection)
 
 
 def _say_published(settings, published) -> None:
     where = _milvus_at(settings)
     if published.published:
-        click.echo(f"published generation {published.generation} to {where}: {published.chunks} chunks in "
-                   f"{published.seconds:.1f} s", err=True)
+        click.echo(say("published generation {generation} to {where}: {chunks} chunks in {seconds:.1f} s",
+                       generation=published.generation, where=where, chunks=published.chunks,
+                       seconds=published.seconds), err=True)
     else:
-        click.echo(f"{where} already serves generation {published.generation}", err=True)
+        click.echo(say("{where} already serves generation {generation}", where=where,
+                       generation=published.generation), err=True)
 
 
 @main.command()
@@ -104,11 +106,11 @@ def search(ctx, query, queries_file, mode, top_k, kinds, filters, flat, as_json,
     from kb.search import QueryError, Searcher, parse_filters
 
     if (query is None) == (queries_file is None):
-        fail("give a QUERY or --queries FILE (not both)")
+        fail(say("give a QUERY or --queries FILE (not both)"))
     if fmt == "docx" and (output is None or queries_file):
-        fail("--format docx writes a Word file for one QUERY: give -o FILE.docx")
+        fail(say("--format docx writes a Word file for one QUERY: give -o FILE.docx"))
     if output and fmt == "text":
-        fail("-o writes a report: add --format docx (Word) or --format json")
+        fail(say("-o writes a report: add --format docx (Word) or --format json"))
     query = argv_text(query)
     settings = settings_from(ctx)
     wanted = parse_filters([*(argv_text(f) for f in filters), *(f"kind={kind}" for kind in kinds)])
@@ -134,15 +136,15 @@ def search(ctx, query, queries_file, mode, top_k, kinds, filters, flat, as_json,
     finally:
         searcher.close()
     for notice in response.notices:
-        click.echo(f"Warning: {notice}", err=True)
+        click.echo(say("Warning: {notice}", notice=notice), err=True)
     if fmt == "docx":
         from kb.report import search_docx
 
         write_file(output, search_docx(response, settings.timezone, include_weak))
         listed = len(response.hits) if include_weak else sum(not hit.weak for hit in response.hits)
         left_out = len(response.hits) - listed
-        left = f" ({left_out} weak matches left out; --include-weak lists them)" if left_out else ""
-        click.echo(f"wrote {listed} hits to {output.resolve()}{left}", err=True)
+        left = say(" ({count} weak matches left out; --include-weak lists them)", count=left_out) if left_out else ""
+        click.echo(say("wrote {count} hits to {path}", count=listed, path=output.resolve()) + left, err=True)
         return
     if as_json or fmt == "json":
         text = json.dumps([hit.model_dump() for hit in response.hits], ensure_ascii=False, indent=2)
@@ -152,7 +154,7 @@ def search(ctx, query, queries_file, mode, top_k, kinds, filters, flat, as_json,
             click.echo(text)
         return
     if not response.hits:
-        click.echo(f"no results for {query!r}")
+        click.echo(say("no results for {query}", query=repr(query)))
         return
     sections = [(g.title, g.hits) for g in response.groups] or [("", response.hits)]
     for title, hits in sections:
@@ -162,10 +164,10 @@ def search(ctx, query, queries_file, mode, top_k, kinds, filters, flat, as_json,
             _print_hit(rank, hit)
     if all(hit.weak for hit in response.hits):
         other = "semantic" if response.mode == "keyword" else "keyword"
-        click.echo(f"nothing passed the relevance floor: every hit above is a weak match. "
-                   f"Try fewer words, or --mode {other}.")
-    click.echo(f"{len(response.hits)} hits in {response.seconds * 1000:.0f} ms ({response.mode}); "
-               f"start-up {startup:.1f} s")
+        click.echo(say("nothing passed the relevance floor: every hit above is a weak match. Try fewer words, "
+                       "or --mode {other}.", other=other))
+    click.echo(say("{count} hits in {ms:.0f} ms ({mode}); start-up {startup:.1f} s", count=len(response.hits),
+                   ms=response.seconds * 1000, mode=say(response.mode), startup=startup))
 
 
 def _questions(path: Path) -> list[tuple[int, str]]:
@@ -182,19 +184,21 @@ def _questions(path: Path) -> list[tuple[int, str]]:
         try:
             questions.append((number, json.loads(line)["text"]))
         except (ValueError, KeyError, TypeError) as exc:
-            fail(f"{path}, line {number}: not a queries.jsonl line with a \"text\" ({exc})")
+            fail(say("{path}, line {number}: not a queries.jsonl line with a \"text\" ({error})", path=path,
+                     number=number, error=exc))
     return questions
 
 
 def _print_hit(rank: int, hit) -> None:
     ranks = ", ".join(
-        f"{name} #{found.rank}" for name, found in (("semantic", hit.semantic), ("keyword", hit.keyword)) if found
+        f"{say(name)} #{found.rank}" for name, found in (("semantic", hit.semantic), ("keyword", hit.keyword)) if found
     )
     where = " › ".join(hit.heading_path) or hit.document
-    weak = click.style(" · weak match", fg="yellow") if hit.weak else ""
+    weak = click.style(" · " + say("weak match"), fg="yellow") if hit.weak else ""
     click.echo(click.style(f"{rank:>2}. {where}", bold=True, dim=hit.weak) + f"  [{hit.unit or hit.document}]")
-    page = f" · page {hit.page}" if hit.page else ""
-    click.echo(f"    chunk {hit.chunk_id}{page} · score {hit.score:.4f} · {ranks}{weak}")
+    page = " · " + say("page {page}", page=hit.page) if hit.page else ""
+    click.echo("    " + say("chunk {chunk_id}", chunk_id=hit.chunk_id) + page + " · "
+               + say("score {score:.4f}", score=hit.score) + f" · {ranks}{weak}")
     click.echo("    " + _highlight(_snippet(hit.text, hit.matched_terms), hit.matched_terms))
 
 
@@ -240,8 +244,8 @@ def show(ctx, chunk_id, around, as_json):
     if chunk["heading_path"]:
         click.echo(" › ".join(chunk["heading_path"]))
     if chunk["unit"]:
-        click.echo(f"unit: {chunk['unit']}")
-    click.echo(f"chars {chunk['start']}–{chunk['end']}")
+        click.echo(say("unit: {unit}", unit=chunk["unit"]))
+    click.echo(say("chars {start}–{end}", start=chunk["start"], end=chunk["end"]))
     for row in rows:
         marker = ">>" if row["chunk_id"] == chunk_id else "  "
         click.echo(f"\n{marker} [{row['chunk_id']}]")
@@ -274,18 +278,23 @@ def stats(ctx, as_json):
         ))
         return
     model = manifest.model
-    click.echo(f"index        {where}")
-    click.echo(f"documents    {info['documents']}")
-    click.echo(f"chunks       {info['chunks']}")
-    click.echo(f"model        {model.name} ({model.dimension} dims, {model.precision}, revision {model.revision})")
-    click.echo(f"generation   {manifest.generation}, built {manifest.built_at} by kb {manifest.kb_version}")
-    click.echo(f"vectors      {manifest.vector_index}")
-    click.echo(f"chunking     {manifest.chunking['chunk_size']} chars, overlap {manifest.chunking['chunk_overlap']}")
-    click.echo(f"database     {info['database_bytes'] / 1e6:.1f} MB, {info['cached_embeddings']} cached embeddings")
+    lines = [
+        ("index", where), ("documents", info["documents"]), ("chunks", info["chunks"]),
+        ("model", say("{name} ({dimension} dims, {precision}, revision {revision})", name=model.name,
+                      dimension=model.dimension, precision=model.precision, revision=model.revision)),
+        ("generation", say("{generation}, built {built} by kb {version}", generation=manifest.generation,
+                           built=manifest.built_at, version=manifest.kb_version)),
+        ("vectors", manifest.vector_index),
+        ("chunking", say("{size} chars, overlap {overlap}", size=manifest.chunking["chunk_size"],
+                         overlap=manifest.chunking["chunk_overlap"])),
+        ("database", say("{mb:.1f} MB, {cached} cached embeddings", mb=info["database_bytes"] / 1e6,
+                         cached=info["cached_embeddings"])),
+    ]
     for field in ("unit_type", "doc_type", "year"):
         if facets.get(field):
-            values = ", ".join(f"{value} ({count})" for value, count in facets[field].items())
-            click.echo(f"{field:<12} {values}")
+            lines.append((field, ", ".join(f"{value} ({count})" for value, count in facets[field].items())))
+    for label, value in lines:
+        click.echo(f"{say(label):<12} {value}")
 
 
 @main.command()
@@ -306,13 +315,15 @@ def check(ctx, repair, full, wait, as_json):
         click.echo(json.dumps({**report.model_dump(), "ok": report.ok}, ensure_ascii=False, indent=2))
     else:
         for line in report.repaired:
-            click.echo(f"repaired: {line}")
+            click.echo(say("repaired: {line}", line=line))
         for line in report.problems:
-            click.echo(f"problem: {line}")
-        state = "ok" if report.ok else "NOT ok"
+            click.echo(say("problem: {line}", line=line))
         click.echo(
-            f"{state}: generation {report.generation}, {report.documents} documents, {report.chunks} chunks"
-            + ("" if report.ok or (repair and report.remedy.endswith("--repair")) else f" (run `{report.remedy}`)")
+            say("ok: generation {generation}, {documents} documents, {chunks} chunks" if report.ok else
+                "NOT ok: generation {generation}, {documents} documents, {chunks} chunks",
+                generation=report.generation, documents=report.documents, chunks=report.chunks)
+            + ("" if report.ok or (repair and report.remedy.endswith("--repair"))
+               else say(" (run `{remedy}`)", remedy=report.remedy))
         )
     if not report.ok:
         sys.exit(1)

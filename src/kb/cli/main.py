@@ -20,6 +20,7 @@ from pydantic import ValidationError
 # from the search itself.
 STARTED = time.perf_counter()
 
+from kb.cli.words import localise, say
 from kb.config import Settings
 from kb.reasons import KbError, is_disk_full, is_io_error
 from kb.text import from_terminal
@@ -27,8 +28,6 @@ from kb.text import from_terminal
 # What the machine refused rather than what kb got wrong: said in one line with the path, as a user
 # can fix them (free space, permissions, a read-only disk).
 ENVIRONMENT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS, errno.EMFILE}
-DAMAGED_REMEDY = ("`kb check` says what; `kb check --repair` rebuilds what is derived from it; if SQLite itself is "
-                  "damaged, `kb restore` a backup or rebuild with `kb index --rebuild`")
 REPORT_HINT = ("this is a bug in kb, not something you did: please report it with the command you ran and the "
                "traceback above")
 
@@ -44,26 +43,29 @@ def handle_errors(command):
             return command(*args, **kwargs)
         except ValidationError as exc:
             problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors())
-            fail(f"invalid setting: {problems}")
+            fail(say("invalid setting: {problems}", problems=problems))
         except BrokenPipeError:
             # The reader went away (`kb search … | head`): nothing is left to say to it.
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             sys.exit(0)
         except KeyboardInterrupt:
-            fail("interrupted; the index keeps its last committed state")
+            fail(say("interrupted; the index keeps its last committed state"))
         except (click.ClickException, click.exceptions.Abort, click.exceptions.Exit):
             raise  # click words these itself
         except KbError as exc:
             fail(str(exc) or exc.__class__.__name__)
         except sqlite3.DatabaseError as exc:
             if is_disk_full(exc):
-                fail(f"the disk is full ({exc}): free space and run it again; what was committed before is kept")
+                fail(say("the disk is full ({error}): free space and run it again; what was committed before is kept",
+                         error=exc))
             if is_io_error(exc):
-                fail(f"the index's disk could not be read or written ({exc}): it may be full or failing; "
-                     "free space, then run `kb check`")
+                fail(say("the index's disk could not be read or written ({error}): it may be full or failing; free "
+                         "space, then run `kb check`", error=exc))
             if type(exc) is not sqlite3.DatabaseError:  # locked, a constraint, bad SQL: not a damaged file
                 _report_bug()
-            fail(f"the index database is damaged ({exc}): {DAMAGED_REMEDY}")
+            fail(say("the index database is damaged ({error}): `kb check` says what; `kb check --repair` rebuilds "
+                     "what is derived from it; if SQLite itself is damaged, `kb restore` a backup or rebuild with "
+                     "`kb index --rebuild`", error=exc))
         except OSError as exc:
             if exc.errno not in ENVIRONMENT_ERRNOS:
                 _report_bug()
@@ -77,7 +79,7 @@ def handle_errors(command):
 
 def _report_bug() -> None:
     traceback.print_exc()
-    click.echo(f"\nError: {REPORT_HINT}", err=True)
+    click.echo("\n" + say("Error: {message}", message=say(REPORT_HINT)), err=True)
     sys.exit(1)
 
 
@@ -88,11 +90,11 @@ def argv_text(value: str | None) -> str | None:
     try:
         return from_terminal(value)
     except ValueError as exc:
-        fail(f"{exc}; set the terminal to UTF-8 or GB18030 and type it again")
+        fail(say("{error}; set the terminal to UTF-8 or GB18030 and type it again", error=exc))
 
 
 def fail(message: str) -> None:
-    click.echo(f"Error: {message}", err=True)
+    click.echo(say("Error: {message}", message=message), err=True)
     sys.exit(2)
 
 
@@ -104,7 +106,7 @@ def write_file(path: Path, data: bytes) -> None:
         partial.replace(path)
     except OSError as exc:
         partial.unlink(missing_ok=True)
-        fail(f"cannot write {path}: {exc.strerror or exc}")
+        fail(say("cannot write {path}: {error}", path=path, error=exc.strerror or exc))
 
 
 class Progress:
@@ -126,7 +128,7 @@ class Progress:
         self.last, self.stage = now, stage
         width = 30
         filled = int(width * done / total) if total else width
-        line = f"{stage:<16} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}"
+        line = f"{say(stage):<16} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}"
         if self.tty:
             click.echo("\r" + line + ("\n" if final else ""), err=True, nl=False)
         else:
@@ -174,6 +176,10 @@ class KbGroup(click.Group):
     `kb search q --index-dir X` works as README says, as well as `kb --index-dir X search q`."""
 
     group_class = type
+
+    def main(self, *args, **kwargs):
+        localise(self)  # help and click's own words in the user's language, read when the command runs
+        return super().main(*args, **kwargs)
 
     def add_command(self, cmd: click.Command, name: str | None = None) -> None:
         cmd.params.extend(location_params())

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from kb.cli.main import Progress, fail, handle_errors, main, settings_from
+from kb.cli.words import say
 from kb.config import SEARCH_MODES
 
 
@@ -32,15 +33,15 @@ def model_info(ctx, as_json):
         click.echo(json.dumps({**identity.model_dump(), "folder": str(folder), "runtime": embedder.runtime.name},
                               ensure_ascii=False, indent=2))
         return
-    click.echo(f"name           {identity.name}")
-    click.echo(f"dimension      {identity.dimension}")
-    click.echo(f"source         {identity.source}")
-    click.echo(f"checksum       {identity.revision}")
-    click.echo(f"folder         {folder}")
-    click.echo(f"max length     {identity.max_seq_length} tokens")
-    click.echo(f"prompts        query {identity.query_prompt!r}, passage {identity.passage_prompt!r}")
-    click.echo(f"precision      {identity.precision}")
-    click.echo(f"runtime        {embedder.runtime.name}")
+    for label, value in (
+        ("name", identity.name), ("dimension", identity.dimension), ("source", identity.source),
+        ("checksum", identity.revision), ("folder", folder),
+        ("max length", say("{count} tokens", count=identity.max_seq_length)),
+        ("prompts", say("query {query}, passage {passage}", query=repr(identity.query_prompt),
+                        passage=repr(identity.passage_prompt))),
+        ("precision", identity.precision), ("runtime", embedder.runtime.name),
+    ):
+        click.echo(f"{say(label):<14} {value}")
 
 
 @main.command("eval")
@@ -68,7 +69,7 @@ def eval_command(ctx, folder, corpus, queries, qrels, modes, limit, as_json, qui
         qrels = qrels or folder / "qrels"
     missing = [name for name, value in (("--corpus", corpus), ("--queries", queries), ("--qrels", qrels)) if not value]
     if missing:
-        fail(f"give a BEIR folder or {', '.join(missing)}")
+        fail(say("give a BEIR folder or {options}", options=", ".join(missing)))
     settings = settings_from(ctx)
     report = evaluate(settings, corpus, queries, qrels, list(modes) or None, progress=Progress(quiet), limit=limit)
     if as_json:

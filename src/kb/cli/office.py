@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from kb.cli.main import config_file_of, handle_errors, main, settings_from
+from kb.cli.words import say
 
 
 @main.group()
@@ -31,12 +32,13 @@ def admin_set_password(ctx, password_stdin):
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     else:
-        password = click.prompt("New admin password", hide_input=True, confirmation_prompt=True)
+        password = click.prompt(say("New admin password"), hide_input=True,
+                                confirmation_prompt=say("Repeat for confirmation"))
     config_file = config_file_of(ctx) or Path("kb.toml")
     save_password_hash(config_file, hash_password(password))
     settings = settings_from(ctx)
     audit.record(settings.index_dir, [audit.entry(audit.cli_actor(), "set-password", str(config_file), "done")])
-    click.echo(f"admin password set in {config_file}; restart `kb serve` for the page to ask for it")
+    click.echo(say("admin password set in {path}; restart `kb serve` for the page to ask for it", path=config_file))
 
 
 @main.command("log")
@@ -57,7 +59,7 @@ def log_command(ctx, limit, as_json):
         detail = f" ({row.detail})" if row.detail else ""
         click.echo(f"{row.at}  {row.actor}  {row.action} {row.target}{digest} -> {row.result}{detail}")
     if not rows:
-        click.echo("no changes recorded yet")
+        click.echo(say("no changes recorded yet"))
 
 
 @main.command("backup")
@@ -72,8 +74,9 @@ def backup_command(ctx, dest, corpus_dir):
     from kb.office.backup import backup
 
     info = backup(settings_from(ctx, corpus_dir=corpus_dir), dest, actor=cli_actor())
-    click.echo(f"backed up generation {info.index.generation}: {info.documents} documents, {info.chunks} chunks, "
-               f"{info.corpus_files} corpus files -> {dest}")
+    click.echo(say("backed up generation {generation}: {documents} documents, {chunks} chunks, {files} corpus files "
+                   "-> {dest}", generation=info.index.generation, documents=info.documents, chunks=info.chunks,
+                   files=info.corpus_files, dest=dest))
 
 
 @main.command("restore")
@@ -90,10 +93,11 @@ def restore_command(ctx, src, corpus_dir, rebuild):
     from kb.office.backup import restore
 
     report = restore(settings_from(ctx, corpus_dir=corpus_dir), src, rebuild=rebuild, actor=cli_actor())
-    how = "re-indexed" if report.rebuilt else "restored"
-    click.echo(f"{how}: {report.documents} documents, now generation {report.generation}")
+    how = say("re-indexed") if report.rebuilt else say("restored")
+    click.echo(say("{how}: {documents} documents, now generation {generation}", how=how, documents=report.documents,
+                   generation=report.generation))
     if report.corpus_moved_to:
-        click.echo(f"the corpus that was there is kept at {report.corpus_moved_to}")
+        click.echo(say("the corpus that was there is kept at {path}", path=report.corpus_moved_to))
 
 
 @main.command()
@@ -117,8 +121,9 @@ def serve(ctx, corpus_dir, host, port):
     root_config = config_file_of(ctx)
     if root_config:
         os.environ["KB_CONFIG"] = str(Path(root_config).resolve())
-    click.echo(f"kb page on http://{host}:{port}/ (index {settings.index_dir.resolve()}); Ctrl+C stops it", err=True)
+    click.echo(say("kb page on http://{host}:{port}/ (index {index}); Ctrl+C stops it", host=host, port=port,
+                   index=settings.index_dir.resolve()), err=True)
     if access(settings.admin_password_hash, host) is Access.CLOSED:
-        click.echo("no admin password is set: on this address the page only searches; "
-                   "`kb admin set-password` opens uploads and removals to whoever knows it", err=True)
+        click.echo(say("no admin password is set: on this address the page only searches; `kb admin set-password` "
+                       "opens uploads and removals to whoever knows it"), err=True)
     serve_page(settings, host, port, default_cache_dir().parent)

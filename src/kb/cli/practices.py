@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from kb.cli.main import argv_text, fail, handle_errors, main, settings_from, write_file
+from kb.cli.words import say
 
 
 def _catalogue(ctx: click.Context):
@@ -40,36 +41,40 @@ def practices(ctx, unit, theme, fmt, output):
 
     unit, theme = argv_text(unit), argv_text(theme)
     catalogue = _catalogue(ctx)
-    found = catalogue.theme_named(theme) if theme else None
+    found = catalogue.find_theme(theme) if theme else None
+    if theme and found is None:
+        fail(say("unknown theme {theme}; the themes are: {names}", theme=repr(theme),
+                 names="、".join(t.name for t in catalogue.themes)))
     if found and found.name != theme:
-        click.echo(f"theme {theme!r} is now {found.name!r}", err=True)
+        click.echo(say("theme {old} is now {new}", old=repr(theme), new=repr(found.name)), err=True)
     if unit:
         unit = _unit_named(catalogue, unit)
     chosen = matching(catalogue.practices, unit, found)
     if unit and not chosen:
-        fail(f"no practice of unit {unit!r}; `kb practices` lists the units")
+        fail(say("no practice of unit {unit}; `kb practices` lists the units", unit=repr(unit)))
     if fmt in ("docx", "xlsx"):
         if output is None:
-            fail(f"--format {fmt} writes a file: give -o FILE.{fmt}")
+            fail(say("--format {format} writes a file: give -o FILE.{format}", format=fmt))
         from kb.report import catalogue_xlsx, practices_docx
 
         subset = catalogue.model_copy(update={"practices": chosen})
         data = (practices_docx(catalogue, chosen, settings_from(ctx).timezone, "创新实践") if fmt == "docx"
                 else catalogue_xlsx(subset))
         write_file(output, data)
-        click.echo(f"wrote {len(chosen)} practices to {output.resolve()}", err=True)
+        click.echo(say("wrote {count} practices to {path}", count=len(chosen), path=output.resolve()), err=True)
         return
     if fmt == "table":
         lines = [f"{number:>3}. {p.unit} · {p.year or '—'} · {p.title}\n     主题 {p.theme} · 关键词 {'、'.join(p.keywords[:5])}"
                  for number, p in enumerate(catalogue.practices, start=1) if p in chosen]
-        text = "".join(line + "\n" for line in lines) + f"{len(chosen)} practices; `kb practices show N` opens one\n"
+        text = ("".join(line + "\n" for line in lines)
+                + say("{count} practices; `kb practices show N` opens one", count=len(chosen)) + "\n")
     else:
         subset = catalogue.model_copy(update={"practices": chosen})
         text = export(subset, fmt)
     if output:
         # utf-8 here, and the BOM inside the csv text, so Excel reads it as UTF-8.
         output.write_text(text, encoding="utf-8")
-        click.echo(f"wrote {len(chosen)} practices to {output}", err=True)
+        click.echo(say("wrote {count} practices to {path}", count=len(chosen), path=output), err=True)
     else:
         click.echo(text, nl=False)
 
@@ -106,7 +111,7 @@ def practices_show(ctx, which, count, as_json):
     if similar:
         click.echo("\n谁还做过类似的")
         for other in similar:
-            shared = f"（共同关键词：{'、'.join(other.shared_keywords)}）" if other.shared_keywords else ""
+            shared = f"（都讲到：{'、'.join(other.shared_keywords)}）" if other.shared_keywords else ""
             click.echo(f"  - {other.unit}：{other.title} · 相似度 {other.similarity:.2f}{shared}")
     for card in cards:
         click.echo("\n" + card_text(card))
@@ -120,8 +125,8 @@ def _unit_named(catalogue, name: str) -> str:
     unit = resolve_unit(name, units)
     if unit is None:
         hint = close_matches(name, units)
-        fail(f"no practice of unit {name!r}" + (f"; did you mean {', '.join(hint)}?" if hint else
-                                                 "; `kb practices` lists the units"))
+        fail(say("no practice of unit {unit}; did you mean {hint}?", unit=repr(name), hint=", ".join(hint)) if hint
+             else say("no practice of unit {unit}; `kb practices` lists the units", unit=repr(name)))
     return unit
 
 
@@ -137,8 +142,9 @@ def _pick_practice(catalogue, which: str):
     if len(found) == 1:
         return found[0]
     if len(found) > 1:
-        fail(f"{which!r} has {len(found)} practices; give its number from `kb practices`")
-    fail(f"no practice {which!r}; `kb practices` lists them with their numbers")
+        fail(say("{which} has {count} practices; give its number from `kb practices`", which=repr(which),
+                 count=len(found)))
+    fail(say("no practice {which}; `kb practices` lists them with their numbers", which=repr(which)))
 
 
 @practices.command("themes")
@@ -161,7 +167,7 @@ def practices_themes(ctx, regroup):
         catalogue = _catalogue(ctx)
     for theme in catalogue.themes:
         units = "、".join(catalogue.practice(pid).unit for pid in theme.practice_ids)
-        former = f"  (formerly {'、'.join(theme.former_names)})" if theme.former_names else ""
+        former = say("  (formerly {names})", names="、".join(theme.former_names)) if theme.former_names else ""
         click.echo(f"{theme.theme_id} {theme.name}  ({len(theme.practice_ids)})  {units}{former}")
 
 
@@ -177,4 +183,4 @@ def practices_cards(ctx, as_json):
     if as_json:
         click.echo(json.dumps([c.model_dump() for c in catalogue.cards], ensure_ascii=False, indent=2))
         return
-    click.echo("\n\n".join(card_text(card) for card in catalogue.cards) or "no approach cards in the corpus")
+    click.echo("\n\n".join(card_text(card) for card in catalogue.cards) or say("no approach cards in the corpus"))

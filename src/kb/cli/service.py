@@ -7,6 +7,7 @@ import socket
 import click
 
 from kb.cli.main import fail, handle_errors, main, settings_from
+from kb.cli.words import say
 
 
 def _settings_with_index(ctx: click.Context):
@@ -14,7 +15,7 @@ def _settings_with_index(ctx: click.Context):
 
     settings = settings_from(ctx)
     if settings.search_backend == "local" and not (settings.index_dir / DB_NAME).exists():
-        fail(f"no index at {settings.index_dir.resolve()}: run `kb index` first")
+        fail(say("no index at {path}: run `kb index` first", path=settings.index_dir.resolve()))
     return settings
 
 
@@ -49,9 +50,10 @@ def api(ctx, host, port, workers, print_openapi):
     try:
         sock.bind((host, port))
     except OSError as exc:
-        fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
+        fail(say("cannot listen on {host}:{port}: {error}", host=host, port=port, error=exc.strerror or exc))
     bound = sock.getsockname()[1]
-    click.echo(f"serving the API on http://{host}:{bound}/ once the model is loaded (OpenAPI: /openapi.json)", err=True)
+    click.echo(say("serving the API on http://{host}:{port}/ once the model is loaded (OpenAPI: /openapi.json)",
+                   host=host, port=bound), err=True)
     app = create_app(settings, Service(settings, workers=workers))
     uvicorn.Server(uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=5)).run(sockets=[sock])
 
@@ -86,7 +88,7 @@ def mcp(ctx, http_port, host):
             app = server.streamable_http_app(
                 transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False))
             guarded = guard_hosts(app, HostRule([*settings.allowed_hosts, host]), check_origin=True)
-            click.echo(f"kb mcp: serving http://{host}:{http_port}/mcp", err=True)
+            click.echo(say("kb mcp: serving http://{host}:{port}/mcp", host=host, port=http_port), err=True)
             uvicorn.run(guarded, host=host, port=http_port, log_level="warning")
     finally:
         service.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from kb.reasons import Reason
+from kb.reasons import Reason, chinese_reason
 
 
 class FileFailure(BaseModel):
@@ -20,6 +20,10 @@ class FileFailure(BaseModel):
     @classmethod
     def of(cls, path: str, reason: Reason) -> FileFailure:
         return cls(path=path, reason=f"{path}: {reason.english()}", code=reason.code, facts=reason.facts)
+
+    def chinese(self) -> str:
+        """Why, in Chinese (without the path): the page's words, and the CLI's in a Chinese locale."""
+        return chinese_reason(Reason(code=self.code, facts=self.facts) if self.code else None, self.reason)
 
 
 class DocumentChange(BaseModel):
@@ -75,4 +79,16 @@ class IndexReport(BaseModel):
             line += f"; {len(self.skipped)} file(s) skipped (not a type kb reads)"
         if self.notes:
             line += f"; {len(self.notes)} note(s)"
+        return line
+
+    def summary_in_chinese(self) -> str:
+        line = (f"新增 {self.added}，更新 {self.changed}，删除 {self.removed}，改名 {self.renamed}，"
+                f"未变 {self.unchanged}；新计算向量 {self.chunks_embedded} 段，复用 {self.chunks_reused} 段；"
+                f"第 {self.generation} 版索引；用时 {self.seconds:.1f} 秒")
+        if self.failed:
+            line += f"；{len(self.failed)} 个文件未能导入"
+        if self.skipped:
+            line += f"；{len(self.skipped)} 个文件不是 kb 读取的类型，已跳过"
+        if self.notes:
+            line += f"；{len(self.notes)} 条提示"
         return line

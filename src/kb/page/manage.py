@@ -24,15 +24,8 @@ from kb.page.shared import (
     session_tag,
     show_report,
 )
-from kb.page.words import (
-    ACTIONS,
-    PRECISIONS,
-    RESULTS,
-    chinese_reason,
-    failure_reason,
-    report_summary,
-)
-from kb.reasons import Reason
+from kb.page.words import ACTIONS, PRECISIONS, RESULTS
+from kb.reasons import Reason, chinese_reason
 from kb.search import Searcher
 from kb.text import local_time, markdown_text
 
@@ -124,17 +117,17 @@ def manage_view(settings: Settings, searcher: Searcher, lock: threading.Lock, lo
         return
     report = last_run(settings.index_dir)
     if report:
-        st.caption(f"上次索引运行（{local_time(report.finished_at, zone)}）：{report_summary(report)}")
+        st.caption(f"上次索引运行（{local_time(report.finished_at, zone)}）：{report.summary_in_chinese()}")
     if report and report.failed:
         st.warning("上次索引有文件未能导入：")
         for failure in report.failed:
-            st.text(f"{_shown_path(failure.path, manager)}：{failure_reason(failure)}")
+            st.text(f"{_shown_path(failure.path, manager)}：{failure.chinese()}")
     for note in report.notes if report else []:
-        st.text(f"{_shown_path(note.path, manager)}：{failure_reason(note)}")
+        st.text(f"{_shown_path(note.path, manager)}：{note.chinese()}")
     if report and report.skipped:
         with st.expander(f"上次索引跳过的文件（{len(report.skipped)}，不是 kb 读取的类型）"):
             for skipped in report.skipped:
-                st.text(f"{_shown_path(skipped.path, manager)}：{failure_reason(skipped)}")
+                st.text(f"{_shown_path(skipped.path, manager)}：{skipped.chinese()}")
 
     _documents(documents, zone)
 

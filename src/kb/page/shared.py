@@ -17,7 +17,6 @@ from kb.index.report import IndexReport
 from kb.model.embedder import Embedder
 from kb.office.admin import Attempts
 from kb.office.indexing import index_files
-from kb.page.words import failure_reason, report_summary
 from kb.practices import warm as warm_practices
 from kb.search import Searcher
 from kb.text import markdown_text
@@ -130,11 +129,11 @@ def build_first_index(settings: Settings, loader: ModelLoader) -> None:
 
 
 def show_report(report: IndexReport) -> None:
-    st.success(f"索引完成：{report_summary(report)}。")
+    st.success(f"索引完成：{report.summary_in_chinese()}。")
     for failure in report.failed:
-        st.error(markdown_text(f"未能导入 {Path(failure.path).name}：{failure_reason(failure)}"))
+        st.error(markdown_text(f"未能导入 {Path(failure.path).name}：{failure.chinese()}"))
     for note in report.notes:
-        st.warning(markdown_text(f"{Path(note.path).name}：{failure_reason(note)}"))
+        st.warning(markdown_text(f"{Path(note.path).name}：{note.chinese()}"))
     if report.skipped:
         st.info("跳过了不是 kb 读取的类型的文件：" + "、".join(Path(s.path).name for s in report.skipped[:20])
                 + (f" 等 {len(report.skipped)} 个" if len(report.skipped) > 20 else ""))

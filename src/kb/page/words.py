@@ -1,11 +1,9 @@
-"""The page's Chinese for what the library records in English (the CLI's language): audit actions and
-results, index reports, the reasons a file was refused (from their codes, kb.reasons), model
-precisions, and the CSS that gives Streamlit's own widgets Chinese text where they have no option for it."""
+"""The page's Chinese for what the library records in English: audit actions and results, model
+precisions, and the CSS that gives Streamlit's own widgets Chinese text where they have no option for
+it. (Index reports and the reasons a file was refused carry their Chinese themselves, kb.index.report
+and kb.reasons, which the CLI shares.)"""
 
 from __future__ import annotations
-
-from kb.index.report import FileFailure, IndexReport
-from kb.reasons import Reason
 
 ACTIONS = {"index": "索引", "remove": "删除", "upload": "上传", "login": "登录", "set-password": "设置密码",
            "backup": "备份", "restore": "恢复"}
@@ -13,33 +11,6 @@ RESULTS = {"added": "新增", "changed": "更新", "removed": "删除", "renamed
            "done": "完成", "refused": "拒绝", "duplicate": "重复", "saved": "已保存", "error": "出错",
            "unchanged": "未变"}
 PRECISIONS = {"fp32": "全精度", "bf16": "半精度", "int8": "8 位量化"}
-
-def chinese_reason(reason: Reason | None, english: str = "") -> str:
-    """A reason in Chinese from its code (kb.reasons); a record made before reasons had codes shows
-    where to read its English."""
-    if reason is not None:
-        return reason.chinese()
-    if english and not any("a" <= ch.lower() <= "z" for ch in english):
-        return english
-    return "无法读取（详情可在服务器上运行 kb log 查看）" if english else ""
-
-
-def failure_reason(failure: FileFailure) -> str:
-    return chinese_reason(Reason(code=failure.code, facts=failure.facts) if failure.code else None, failure.reason)
-
-
-def report_summary(report: IndexReport) -> str:
-    line = (f"新增 {report.added}，更新 {report.changed}，删除 {report.removed}，改名 {report.renamed}，"
-            f"未变 {report.unchanged}；新计算向量 {report.chunks_embedded} 段，复用 {report.chunks_reused} 段；"
-            f"用时 {report.seconds:.1f} 秒")
-    if report.failed:
-        line += f"；{len(report.failed)} 个文件未能导入"
-    if report.skipped:
-        line += f"；{len(report.skipped)} 个文件不是 kb 读取的类型，已跳过"
-    if report.notes:
-        line += f"；{len(report.notes)} 条提示"
-    return line
-
 
 def counted_in_words(count) -> str:
     """A filter value's count as staff count (kb.search.filters.FacetCount): its practices where it has
