@@ -12,7 +12,13 @@ from kb.config import Settings
 from kb.index.indexer import index_paths
 from kb.index.store import Store
 from kb.practices import build_catalogue
-from kb.practices.lineage import REGISTER_KEY, ThemeRecord, ThemeRegister, load_register, settle
+from kb.practices.lineage import (
+    REGISTER_KEY,
+    ThemeRecord,
+    ThemeRegister,
+    load_register,
+    settle,
+)
 from kb.practices.themes import member_key
 
 DEVSET = __import__("pathlib").Path(__file__).resolve().parents[1] / "data" / "practices" / "docs"

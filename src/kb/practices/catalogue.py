@@ -15,9 +15,14 @@ from collections.abc import Iterable
 
 from kb.index.store import Store
 from kb.practices.cards import approach_cards, numbered_parts
-from kb.practices.records import Catalogue, Figure, Practice, Theme
 from kb.practices.lineage import load_register, save_register
-from kb.practices.themes import add_keywords, group_into_themes, practice_words, what_they_do
+from kb.practices.records import Catalogue, Figure, Practice, Theme
+from kb.practices.themes import (
+    add_keywords,
+    group_into_themes,
+    practice_words,
+    what_they_do,
+)
 
 # A practice's most weighted words and phrases, kept to say why two practices are alike.
 TERMS = 40
