@@ -29,6 +29,13 @@ def from_terminal(value: str) -> str:
         raise ValueError(f"{raw!r} is neither UTF-8 nor GB18030 text") from None
 
 
+def in_order(short: str, full: str) -> bool:
+    """Whether every character of ``short`` is in ``full``, in the same order: how Chinese short forms
+    are made (社法委 from 社会和法制委员会)."""
+    rest = iter(full)
+    return all(character in rest for character in short)
+
+
 def readable_name(value: str) -> str:
     """A file name for people and for storage: UTF-8, else GB18030, else with replacement marks."""
     try:

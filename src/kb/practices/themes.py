@@ -15,13 +15,15 @@ from pydantic import BaseModel, Field
 from kb.practices.areas import AREA_NAMES, area_profile, main_area
 from kb.practices.lineage import ThemeRegister, settle
 from kb.practices.records import Practice, Theme
+from kb.text import in_order
 
 jieba.setLogLevel(logging.WARNING)
 
 # Words every CPPCC review repeats, and the formulas of political writing (leaders, central organs,
 # "全力"): they say nothing about what a practice is about.
 BOILERPLATE = frozenset(
-    ["政协", "委员", "政协委员", "党委政府", "工作", "履职", "开展", "推动", "推进", "提升", "加强", "发挥", "积极", "全市", "全区", "全县", "全省", "哈尔滨", "哈尔滨市", "委员会", "作用", "活动", "工作者", "方面", "单位", "机构", "领导", "党组", "主席", "副主席", "常委", "常委会", "专委会", "部门", "群众", "人民", "发展", "建设", "问题", "情况", "形式", "方式", "进一步", "质量", "水平", "能力", "力量", "智慧", "成效", "成果", "作出", "贡献", "举措", "措施", "机制", "平台", "体系", "模式", "全面", "不断", "深入", "持续", "有效", "更好", "重要", "实际", "相关", "各类", "一系列", "新时代", "高质量", "人民政协", "中共中央", "党中央", "中央", "习近平", "总书记", "全国政协", "人民日报", "国家", "全国", "全力", "全部", "全体", "全心全意", "个人", "众人", "意见", "基础", "重点", "主题", "因素", "主体", "优化", "定期", "传统", "意愿", "首要任务", "充分肯定", "积极探索", "区政府", "市政府", "县政府", "区委", "市委", "县委", "党委", "政府", "书记", "主任", "主任委员", "同志", "精神", "思想", "重要讲话", "指示", "批示", "部署", "要求", "意义"]
+    ["政协", "委员", "政协委员", "党委政府", "工作", "履职", "开展", "推动", "推进", "提升", "加强", "发挥", "积极", "全市", "全区", "全县", "全省", "哈尔滨", "哈尔滨市", "委员会", "作用", "活动", "工作者", "方面", "单位", "机构", "领导", "党组", "主席", "副主席", "常委", "常委会", "专委会", "部门", "群众", "人民", "发展", "建设", "问题", "情况", "形式", "方式", "进一步", "质量", "水平", "能力", "力量", "智慧", "成效", "成果", "作出", "贡献", "举措", "措施", "机制", "平台", "体系", "模式", "全面", "不断", "深入", "持续", "有效", "更好", "重要", "实际", "相关", "各类", "一系列", "新时代", "高质量", "人民政协", "中共中央", "党中央", "中央", "习近平", "总书记", "全国政协", "人民日报", "国家", "全国", "全力", "全部", "全体", "全心全意", "个人", "众人", "意见", "基础", "重点", "主题", "因素", "主体", "优化", "定期", "传统", "意愿", "首要任务", "充分肯定", "积极探索", "中共党员", "党组书记", "本市", "市区", "每季度", "每人每年",
+     "下功夫", "出席会议", "区政府", "市政府", "县政府", "区委", "市委", "县委", "党委", "政府", "书记", "主任", "主任委员", "同志", "精神", "思想", "重要讲话", "指示", "批示", "部署", "要求", "意义"]
 )
 _KEYWORD_POS = ("n", "nz", "nt", "nw", "vn", "l", "eng")
 # Person names (nr) and places (ns) are left out: a keyword names what was done, not who or where.
@@ -49,10 +51,16 @@ class PracticeWords(BaseModel):
 def add_keywords(practices: list[Practice], words: list[PracticeWords]) -> None:
     """TF-IDF over the practices themselves, so that what every practice says weighs nothing; a word
     said once in passing is no keyword unless the title says it."""
+    import jieba
+
+    known = jieba.dt.FREQ
     for practice, scored, said in zip(practices, _tf_idf([w.words for w in words]), words):
         ranked = _top(scored, len(scored))
         repeated = [w for w in ranked if said.words[w] >= 2 or w in said.in_title]
-        practice.keywords = (repeated + [w for w in ranked if w not in repeated])[:max(len(repeated), MIN_KEYWORDS)]
+        # A word jieba's dictionary does not know, said once outside the title, is most often a cut
+        # across two words (“实事办好” → 事办): it does not fill the list.
+        filling = [w for w in ranked if w not in repeated and known.get(w)]
+        practice.keywords = (repeated + filling)[:max(len(repeated), MIN_KEYWORDS)]
         practice.keywords = practice.keywords[:KEYWORDS_PER_PRACTICE]
 
 
@@ -86,11 +94,15 @@ def practice_words(title: str, text: str, unit: str, lead: str = "") -> Practice
     said = PracticeWords()
     for part, weight in ((title, 3), (lead, 2), (text, 1)):
         is_title, counted = weight == 3, weight != 2  # the lead is inside the text: weighted, not counted again
-        previous = None
+        previous, counted_before = None, False
         for token in jieba.posseg.cut(part):
             word = token.word.strip()
-            content = (len(word) >= 2 and word not in unit and token.flag.startswith(_KEYWORD_POS)
-                       and not token.flag.startswith(_NAME_POS))
+            # Not the unit's name or a short form of it (社法 of 社会和法制委员会), not the rest of a
+            # count ("420余场" → 余场).
+            content = (len(word) >= 2 and word not in unit and not in_order(word, unit)
+                       and token.flag.startswith(_KEYWORD_POS) and not token.flag.startswith(_NAME_POS)
+                       and not (counted_before and word[0] in "余多"))
+            counted_before = token.flag.startswith("m") or word.isdigit()
             if content and previous and word not in BOILERPLATE:  # the head word must say something
                 phrase = previous + word
                 if PHRASE_CHARS[0] <= len(phrase) <= PHRASE_CHARS[1]:

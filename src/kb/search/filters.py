@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from kb.ingest.units import strip_numbering
 from kb.records import FILTER_FIELDS
 from kb.search.query import QueryError
-from kb.text import clean_text
+from kb.text import clean_text, in_order
 
 YEARS = range(1900, 2101)
 
@@ -45,17 +45,11 @@ def resolve_unit(name: str, units: Iterable[str]) -> str | None:
         return name
     found = [unit for unit in units if name in unit]
     if not found and len(name) >= 2:
-        found = [unit for unit in units if _in_order(name, unit)]
+        found = [unit for unit in units if in_order(name, unit)]
     if len(found) > 1:
         raise QueryError(f"ambiguous unit {name!r}: it could be {', '.join(found[:8])}"
                          + (f" and {len(found) - 8} more" if len(found) > 8 else ""))
     return found[0] if found else None
-
-
-def _in_order(short: str, full: str) -> bool:
-    """Whether every character of ``short`` is in ``full``, in the same order."""
-    rest = iter(full)
-    return all(character in rest for character in short)
 
 
 def close_matches(value: str, known: Iterable[str], count: int = 3) -> list[str]:
