@@ -11,6 +11,14 @@ questions without a strong hit is chosen (those questions are kb's own, written 
 
     python bench/floor.py             # full STARD dev (its eval index is cached) + the bundled corpus
     python bench/floor.py --smoke     # 200 distractors, 20 queries; the test fixture's corpus (CI)
+    python bench/floor.py --judgement [--stard-subset 3000 200]
+
+--judgement prints one table: the judgement before the margin test (floor_practice_margin = None) and
+with it, on every set in one run — kb's in-domain questions the corpus does not answer
+(tests/data/unanswerable.txt), out-of-domain questions, paraphrased practice questions
+(tests/data/paraphrase_queries.tsv), the seed questions, over the bundled corpus; and STARD dev (all of it,
+or a paired subset: every relevant article of the first Q queries and D distractors) — its hybrid
+nDCG@10 and the share of relevant top-10 hits kept above the floor.
 
 Dev split only: the held-back train queries are never read.
 """
@@ -129,11 +137,96 @@ def bundled_figures(hits: dict, min_similarity: float, min_coverage: float, keyw
     return figures
 
 
+def _lines(path: Path) -> list[str]:
+    return [line.strip() for line in path.read_text(encoding="utf-8").splitlines()
+            if line.strip() and not line.startswith("#")]
+
+
+def _rows(path: Path) -> list[tuple[str, str]]:
+    with open(path, encoding="utf-8") as handle:
+        return [(row["query"], row["unit"]) for row in csv.DictReader(handle, delimiter="\t")]
+
+
+QUESTION_SETS = {
+    "in-domain, no answer": lambda: [(q, None) for q in _lines(ROOT / "tests/data/unanswerable.txt")],
+    "out-of-domain": lambda: [(q, None) for q in _lines(ROOT / "tests/data/out_of_domain.txt")],
+    "paraphrased practice": lambda: _rows(ROOT / "tests/data/paraphrase_queries.tsv"),
+    "seed practice": lambda: _rows(ROOT / "tests/data/seed_queries.tsv"),
+}
+# What the margin test changed: the judgement before it, and with it (the setting's default).
+VARIANTS = {"before": {"floor_practice_margin": None}, "now": {}}
+
+
+def question_figures(searcher: Searcher, rows: list[tuple[str, str | None]]) -> dict:
+    """As the page and `kb search` show hits (sections, strong before weak): the share of questions
+    with nothing confident, and for practice questions the right unit first, in the first three, and
+    the share of right first hits marked weak."""
+    nothing = first = top3 = first_weak = 0
+    for query, unit in rows:
+        hits = searcher.search(query, k=10, grouped=True).hits
+        nothing += all(hit.weak for hit in hits)
+        units = [hit.unit for hit in hits]
+        first += unit is not None and units[:1] == [unit]
+        top3 += unit is not None and unit in units[:3]
+        first_weak += unit is not None and units[:1] == [unit] and hits[0].weak
+    count = max(len(rows), 1)
+    return {"questions": len(rows), "nothing_confident": nothing / count, "right_first": first / count,
+            "right_top3": top3 / count, "right_first_weak": first_weak / max(first, 1)}
+
+
+def stard_figures(judged_set, embedder: Embedder, overrides: dict) -> dict:
+    from kb.evaluate import documents_of, score
+
+    searcher = Searcher(judged_set.settings.model_copy(update=overrides), embedder)
+    try:
+        ranked, kept, relevant = {}, 0, 0
+        for qid in judged_set.asked:
+            response = searcher.search(judged_set.questions[qid], k=10)
+            ranked[qid] = documents_of(response)
+            for hit in response.hits:
+                if hit.doc_id in judged_set.judged[qid]:
+                    relevant += 1
+                    kept += not hit.weak
+    finally:
+        searcher.close()
+    return {"ndcg_at_10": score("hybrid", ranked, judged_set.judged).ndcg_at_10, "relevant_kept": kept / max(relevant, 1)}
+
+
+def judgement_table(embedder: Embedder, work: Path, smoke: bool, stard_folder: Path, stard_settings: Settings) -> dict:
+    bundled = bundled_index(embedder, work, smoke)
+    judged_set = prepare(stard_settings, *_shared.files(stard_folder), embedder)
+    table = {}
+    for variant, overrides in VARIANTS.items():
+        searcher = Searcher(bundled.model_copy(update=overrides), embedder)
+        try:
+            table[variant] = {name: question_figures(searcher, rows()) for name, rows in QUESTION_SETS.items()}
+        finally:
+            searcher.close()
+        table[variant]["STARD dev"] = stard_figures(judged_set, embedder, overrides)
+    print(f"STARD dev: {judged_set.documents} documents, {len(judged_set.asked)} queries")
+    print(f"{'':<24} {'':<22} {'before':>8} {'now':>8}   goal")
+    goals = {"nothing_confident": {"in-domain, no answer": "≥ 0.85", "out-of-domain": "≥ 0.95"},
+             "right_first": {"paraphrased practice": "≥ 0.9", "seed practice": "≥ 0.95"},
+             "right_top3": {"paraphrased practice": "≥ 0.98"}, "right_first_weak": {"paraphrased practice": "≤ 0.05"},
+             "ndcg_at_10": {"STARD dev": "≥ 0.39"}, "relevant_kept": {"STARD dev": "≥ 0.95"}}
+    for name in [*QUESTION_SETS, "STARD dev"]:
+        for figure, value in table["now"][name].items():
+            if figure == "questions" or (name in QUESTION_SETS and QUESTION_SETS[name]()[0][1] is None
+                                         and figure != "nothing_confident"):
+                continue
+            print(f"{name:<24} {figure:<22} {table['before'][name][figure]:>8.3f} {value:>8.3f}   "
+                  f"{goals.get(figure, {}).get(name, '')}")
+    return table
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--index-dir", type=Path, help="where eval indexes live (default: the configured index)")
     parser.add_argument("--json", type=Path, help="also write every number here")
     parser.add_argument("--smoke", action="store_true")
+    parser.add_argument("--judgement", action="store_true", help="only the table of the judgement, before and now")
+    parser.add_argument("--stard-subset", nargs=2, type=int, metavar=("DISTRACTORS", "QUERIES"),
+                        help="with --judgement: a paired subset of STARD dev instead of all of it")
     args = parser.parse_args()
     settings = Settings() if args.index_dir is None else Settings(index_dir=args.index_dir)
     embedder = Embedder(settings)
@@ -142,6 +235,15 @@ def main() -> None:
         if args.smoke:
             folder = _shared.write_subset(Path(work) / "stard-smoke", 200, 20)
             settings = Settings(index_dir=Path(work) / "index")
+        elif args.stard_subset:
+            folder = _shared.write_subset(Path(work) / "stard-subset", *args.stard_subset)
+        if args.judgement or args.smoke:
+            (Path(work) / "judgement").mkdir()
+            table = judgement_table(embedder, Path(work) / "judgement", args.smoke, folder, settings)
+            if args.json and args.judgement:
+                args.json.write_text(json.dumps(table, indent=1, ensure_ascii=False))
+            if args.judgement:
+                return
         judged_set, labelled = stard_hits(embedder, folder, settings)
         hits = bundled_hits(bundled_index(embedder, Path(work), args.smoke), embedder)
         grid = choose(labelled)

@@ -143,6 +143,9 @@ class Hit(BaseModel):
     # the IDF-weighted share of the query's words the passage contains: what the relevance floor reads.
     similarity: float | None = None
     coverage: float = 0.0
+    # How far the similarity stands above the question's typical match (the mean of the first semantic
+    # candidates'): the same for every hit of a question that everything matches a little.
+    margin: float | None = None
     # Under the relevance floor: shown apart, never as if it were an answer.
     weak: bool = False
 

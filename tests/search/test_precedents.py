@@ -145,6 +145,36 @@ def test_out_of_domain_questions_find_nothing_strong(bundled):
     assert len(nothing) / len(questions) >= 0.9, set(questions) - set(nothing)
 
 
+# In-domain questions of tests/data/unanswerable.txt that the judgement now answers with nothing:
+# every practice is as near them as to any other CPPCC question, and none stands out.
+NO_ANSWER = ["政协办公厅的值班电话是多少", "政协网站上的照片怎么下载高清版", "给政协写信反映问题寄到哪个邮编",
+             "政协系统内部通讯录怎么拿到", "政协报怎么订阅"]
+
+
+def test_in_domain_questions_without_an_answer_find_nothing_confident(bundled, bundled_index, embedder):
+    for question in NO_ANSWER:
+        assert all(hit.weak for hit in bundled.search(question, k=10, grouped=True).hits), question
+    before = Searcher(bundled_index.model_copy(update={"floor_practice_margin": None}), embedder)
+    try:  # the floor alone let some practice through for most of them
+        confident = [q for q in NO_ANSWER if not all(h.weak for h in before.search(q, k=10, grouped=True).hits)]
+    finally:
+        before.close()
+    assert len(confident) >= 4, confident
+    shown = kb("search", NO_ANSWER[0], "--index-dir", str(bundled_index.index_dir)).stdout
+    assert "nothing passed the relevance floor" in shown
+
+
+def test_a_filter_leaves_the_typical_match_as_it_is(bundled):
+    """The margin is measured against the question's nearest chunks in the whole index: a unit filter
+    leaves a hit's margin as it was, rather than comparing it with the unit's own other passages."""
+    question = "律师委员扫码提供免费法律咨询"
+    everywhere = {hit.chunk_id: hit.margin for hit in bundled.search(question, k=20).hits}
+    filtered = bundled.search(question, k=5, filters={"unit": ["社法委"]}).hits
+    assert filtered and all(abs(hit.margin - everywhere[hit.chunk_id]) < 1e-6 for hit in filtered
+                            if hit.chunk_id in everywhere)
+    assert not filtered[0].weak
+
+
 def test_practices_described_in_other_words_are_found(bundled):
     """Staff describing a practice without its words (帮本地出名的粮食打响名号 for 五常大米): the right
     practice leads its section for 54 of these 60 today (57 in its top 3): a guard at that level."""

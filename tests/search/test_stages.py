@@ -49,13 +49,31 @@ def test_hydrate_reads_texts_and_evidence_and_skips_a_vanished_chunk(searcher):
     assert not any(hit.weak for hit in hits)  # hydrate reads evidence; judging is the next stage
 
 
-def _hit(similarity, coverage) -> Hit:
-    return Hit(chunk_id=1, doc_id="d", document="d", unit="", unit_type="", year=None, doc_type="", heading_path=[],
-               text="", start=0, end=0, page=None, score=0.0, semantic=None, keyword=None, kind=PRACTICE,
-               matched_terms=[], similarity=similarity, coverage=coverage)
+def _hit(similarity, coverage, margin=None, unit="", kind=PRACTICE) -> Hit:
+    return Hit(chunk_id=1, doc_id="d", document="d", unit=unit, unit_type="", year=None, doc_type="", heading_path=[],
+               text="", start=0, end=0, page=None, score=0.0, semantic=None, keyword=None, kind=kind,
+               matched_terms=[], similarity=similarity, coverage=coverage, margin=margin)
 
 
 def test_judge_marks_hits_under_the_floor_weak():
     settings = Settings()
     hits = judge([_hit(0.9, 0.0), _hit(0.1, 0.9), _hit(0.1, 0.1), _hit(None, 0.1), _hit(None, 0.9)], settings)
     assert [hit.weak for hit in hits] == [False, False, True, True, False]
+
+
+def test_what_cppcc_bodies_wrote_answers_only_if_one_of_it_stands_out():
+    """Close in meaning (0.45 ≥ the floor), but no practice or review above the question's typical
+    match by floor_practice_margin, nor covering floor_practice_coverage of its words: no answer among
+    them. A law, and a passage of no unit, keep the floor alone."""
+    settings = Settings()
+    flat = [_hit(0.45, 0.2, 0.05, "五常市政协"), _hit(0.45, 0.2, 0.08, "哈尔滨市政协", OTHER),
+            _hit(0.45, 0.2, 0.0, "全国人大常委会", POLICY), _hit(0.45, 0.2, 0.0)]
+    assert [hit.weak for hit in judge(flat, settings)] == [True, True, False, False]
+    # One that stands out (by its margin, or by its words) makes them all answers again, by the floor.
+    for standing in (_hit(0.30, 0.2, 0.20, "延寿县政协"), _hit(0.30, 0.45, 0.0, "延寿县政协")):
+        hits = judge([_hit(0.45, 0.2, 0.05, "五常市政协"), standing], settings)
+        assert [hit.weak for hit in hits] == [False, True]  # the standing one is itself under the floor
+    # Keyword mode has no margin: the floor alone.
+    assert not judge([_hit(None, 0.5, None, "五常市政协")], settings)[0].weak
+    # Without the test (floor_practice_margin = None), the floor as before.
+    assert not judge([_hit(0.45, 0.2, 0.05, "五常市政协")], Settings(floor_practice_margin=None))[0].weak

@@ -44,6 +44,8 @@ def score_details(hit: Hit) -> list[str]:
         lines.append(f"语义检索第 {hit.semantic.rank} 名，原始相似度 {hit.semantic.score:.3f}")
     if hit.similarity is not None:
         lines.append(f"与问题的相似度（扣除全库平均）{hit.similarity:.3f}")
+    if hit.margin is not None:
+        lines.append(f"比这个问题一般的匹配高 {hit.margin:.3f}")
     if hit.keyword:
         lines.append(f"关键词检索第 {hit.keyword.rank} 名，BM25 得分 {hit.keyword.score:.2f}")
     lines.append(f"问题关键词覆盖 {hit.coverage:.0%}")

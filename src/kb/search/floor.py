@@ -43,6 +43,15 @@ def _unit(vector: np.ndarray) -> np.ndarray:
     return vector / max(float(np.linalg.norm(vector)), 1e-9)
 
 
+def stands_out(margin: float | None, covered: float, min_margin: float, min_coverage: float) -> bool:
+    """Inside the domain a question that kb cannot answer ("政协大楼食堂几点开饭") is as near every
+    practice as one it can (政协 and 委员 carry it there): what tells them apart is whether one hit
+    stands out from the rest. Without a similarity (keyword mode) only the words count."""
+    if margin is not None and margin >= min_margin:
+        return True
+    return covered >= min_coverage if margin is not None else True
+
+
 def is_weak(similarity: float | None, covered: float, min_similarity: float, min_coverage: float) -> bool:
     """Without a similarity (keyword mode) only the words count."""
     if similarity is not None and similarity >= min_similarity:

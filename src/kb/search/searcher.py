@@ -21,7 +21,7 @@ from kb.search.backend import Scope, SearchBackend
 from kb.search.filters import FacetCount, check_filters, facet_counts
 from kb.search.kinds import group_by_kind, names_a_law
 from kb.search.query import MODES, QueryError
-from kb.search.stages import Candidate, Retrieved, fuse, hydrate, judge, select
+from kb.search.stages import TYPICAL_OF, Candidate, Retrieved, fuse, hydrate, judge, select
 from kb.text import clean_text
 from kb.tokenize import tokenize
 
@@ -167,6 +167,7 @@ class Searcher:
     def _retrieve(self, mode: str, query: str, tokens: list[str], depth: int, scope: Scope) -> Retrieved:
         semantic: list[tuple[int, float]] = []
         keyword: list[tuple[int, float]] = []
+        usual = None
         pending = None
         query_vector = None
         if mode in MODEL_MODES:
@@ -178,11 +179,13 @@ class Searcher:
                 pending = self._keyword_worker.submit(self._keyword, query, tokens, depth, scope)
             query_vector = self.embedder.embed_query(query)
             semantic = self.backend.dense(query_vector, depth, scope)
+            if not scope.everything:
+                usual = [chunk_id for chunk_id, _ in self.backend.dense(query_vector, TYPICAL_OF, Scope())]
         if pending is not None:
             keyword = pending.result()
         elif mode == "keyword":
             keyword = self._keyword(query, tokens, depth, scope)
-        return Retrieved(tokens=tokens, semantic=semantic, keyword=keyword, query_vector=query_vector)
+        return Retrieved(tokens=tokens, semantic=semantic, keyword=keyword, query_vector=query_vector, usual=usual)
 
     def _hydrate(self, candidates: list[Candidate], retrieved: Retrieved) -> list[Hit]:
         return hydrate(candidates, self.backend, retrieved, self.passage_count(),
@@ -213,7 +216,9 @@ class Searcher:
         if vector is None:
             raise QueryError(f"no chunk {chunk_id} in the index")
         semantic = [(i, s) for i, s in self.backend.dense(vector, k + 1, Scope()) if i != chunk_id][:k]
-        retrieved = Retrieved(tokens=[], semantic=semantic, keyword=[], query_vector=vector)
+        # A passage's neighbours are alike by construction: whether one stands out from the others is
+        # a question's test (Hit.margin), not theirs.
+        retrieved = Retrieved(tokens=[], semantic=semantic, keyword=[], query_vector=vector, usual=[])
         hits = judge(self._hydrate(fuse("semantic", retrieved, self.settings), retrieved), self.settings)
         return SearchResponse(
             query=f"more like #{chunk_id}", mode="semantic", hits=hits,

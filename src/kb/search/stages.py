@@ -12,13 +12,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from kb.config import Settings
-from kb.records import Hit, RetrieverScore
+from kb.records import POLICY, Hit, RetrieverScore
 from kb.search.backend import SearchBackend
-from kb.search.floor import centred_similarities, coverage, distinctive, idf, is_weak
+from kb.search.floor import centred_similarities, coverage, distinctive, idf, is_weak, stands_out
 from kb.search.fusion import convex, rrf
 from kb.search.kinds import pick_per_kind
 
 Ranking = list[tuple[int, float]]
+# How many of the first semantic candidates make a question's typical match (Hit.margin).
+TYPICAL_OF = 30
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,9 @@ class Retrieved:
     semantic: Ranking
     keyword: Ranking
     query_vector: np.ndarray | None = None
+    # The question's nearest chunks in the whole index, whatever the filters: its typical match
+    # (Hit.margin) is what it meets anyway, not what a filter left.
+    usual: list[int] | None = None
 
 
 @dataclass(frozen=True)
@@ -89,9 +94,11 @@ def hydrate(candidates: list[Candidate], backend: SearchBackend, retrieved: Retr
     frequencies = backend.document_frequencies(tokens) if tokens else {}
     weights = {term: idf(count, passages) for term, count in frequencies.items()}
     telling = set(distinctive(frequencies, frequencies, passages))
-    similarities = {}
+    similarities, typical = {}, None
     if retrieved.query_vector is not None:
-        similarities = centred_similarities(retrieved.query_vector, backend.vectors_of(ids), mean)
+        usual = retrieved.usual if retrieved.usual is not None else [i for i, _ in retrieved.semantic[:TYPICAL_OF]]
+        similarities = centred_similarities(retrieved.query_vector, backend.vectors_of(list({*ids, *usual})), mean)
+        typical = float(np.mean([similarities[i] for i in usual if i in similarities])) if usual else None
     hits = []
     for candidate in candidates:
         row = rows.get(candidate.chunk_id)
@@ -107,14 +114,27 @@ def hydrate(candidates: list[Candidate], backend: SearchBackend, retrieved: Retr
             semantic=candidate.semantic, keyword=candidate.keyword, kind=row["kind"],
             matched_terms=[t for t in matched if t in telling],
             similarity=similarities.get(candidate.chunk_id), coverage=coverage(tokens, present, weights),
+            margin=similarities[candidate.chunk_id] - typical
+            if typical is not None and candidate.chunk_id in similarities else None,
         ))
     return hits
 
 
 def judge(hits: list[Hit], settings: Settings) -> list[Hit]:
     """Marks the hits under the relevance floor weak (README, "What kb guarantees"): a hit is strong
-    when it is close enough to the question in meaning or covers enough of its words."""
+    when it is close enough to the question in meaning or covers enough of its words. What CPPCC bodies
+    wrote (practices, reviews: a hit with a unit, not a law) is near every CPPCC question, so it counts
+    as an answer only if one such hit stands out from what the question matches anyway
+    (kb.search.floor.stands_out); if none does, the question has no answer among them and they are all
+    weak. Laws and passages of no unit (STARD's articles) keep the floor above, which was chosen on them."""
     for hit in hits:
         floor = settings.floor_coverage if hit.similarity is not None else settings.floor_keyword_coverage
         hit.weak = is_weak(hit.similarity, hit.coverage, settings.floor_similarity, floor)
+    if settings.floor_practice_margin is None:
+        return hits
+    written = [hit for hit in hits if hit.kind != POLICY and hit.unit]
+    if not any(stands_out(hit.margin, hit.coverage, settings.floor_practice_margin, settings.floor_practice_coverage)
+               for hit in written):
+        for hit in written:
+            hit.weak = True
     return hits
