@@ -13,8 +13,8 @@ questions without a strong hit is chosen (those questions are kb's own, written 
     python bench/floor.py --smoke     # 200 distractors, 20 queries; the test fixture's corpus (CI)
     python bench/floor.py --judgement [--stard-subset 3000 200]
 
---judgement prints one table: the judgement before the margin test (floor_practice_margin = None) and
-with it, on every set in one run — kb's in-domain questions the corpus does not answer
+--judgement prints one table: before this judgement (floor_practice_margin = None, query_expansion off),
+with the margin test, and with query expansion too (the defaults), on every set in one run — kb's in-domain questions the corpus does not answer
 (tests/data/unanswerable.txt), out-of-domain questions, paraphrased practice questions
 (tests/data/paraphrase_queries.tsv), the seed questions, over the bundled corpus; and STARD dev (all of it,
 or a paired subset: every relevant article of the first Q queries and D distractors) — its hybrid
@@ -153,8 +153,10 @@ QUESTION_SETS = {
     "paraphrased practice": lambda: _rows(ROOT / "tests/data/paraphrase_queries.tsv"),
     "seed practice": lambda: _rows(ROOT / "tests/data/seed_queries.tsv"),
 }
-# What the margin test changed: the judgement before it, and with it (the setting's default).
-VARIANTS = {"before": {"floor_practice_margin": None}, "now": {}}
+# Each change measured against what came before it: the floor alone without query expansion, then the
+# margin test, then the expansion too (the defaults).
+VARIANTS = {"before": {"floor_practice_margin": None, "query_expansion": False},
+            "+margin": {"query_expansion": False}, "now": {}}
 
 
 def question_figures(searcher: Searcher, rows: list[tuple[str, str | None]]) -> dict:
@@ -204,7 +206,7 @@ def judgement_table(embedder: Embedder, work: Path, smoke: bool, stard_folder: P
             searcher.close()
         table[variant]["STARD dev"] = stard_figures(judged_set, embedder, overrides)
     print(f"STARD dev: {judged_set.documents} documents, {len(judged_set.asked)} queries")
-    print(f"{'':<24} {'':<22} {'before':>8} {'now':>8}   goal")
+    print(f"{'':<24} {'':<22} " + " ".join(f"{variant:>8}" for variant in VARIANTS) + "   goal")
     goals = {"nothing_confident": {"in-domain, no answer": "≥ 0.85", "out-of-domain": "≥ 0.95"},
              "right_first": {"paraphrased practice": "≥ 0.9", "seed practice": "≥ 0.95"},
              "right_top3": {"paraphrased practice": "≥ 0.98"}, "right_first_weak": {"paraphrased practice": "≤ 0.05"},
@@ -214,8 +216,8 @@ def judgement_table(embedder: Embedder, work: Path, smoke: bool, stard_folder: P
             if figure == "questions" or (name in QUESTION_SETS and QUESTION_SETS[name]()[0][1] is None
                                          and figure != "nothing_confident"):
                 continue
-            print(f"{name:<24} {figure:<22} {table['before'][name][figure]:>8.3f} {value:>8.3f}   "
-                  f"{goals.get(figure, {}).get(name, '')}")
+            print(f"{name:<24} {figure:<22} " + " ".join(f"{table[v][name][figure]:>8.3f}" for v in VARIANTS)
+                  + f"   {goals.get(figure, {}).get(name, '')}")
     return table
 
 

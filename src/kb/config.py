@@ -87,6 +87,9 @@ class Settings(BaseModel):
     rrf_k: int = Field(60, ge=1)
     semantic_weight: float = Field(1.0, ge=0)
     keyword_weight: float = Field(1.0, ge=0)
+    # The keyword retriever also looks for the other words CPPCC texts use for a question's word
+    # (委员工作站 for 驻点, 提案 for 建议: kb.search.lexicon). Kept by bench/floor.py --judgement.
+    query_expansion: bool = True
     # How deep each retriever looks before fusion.
     candidates: int = Field(100, ge=1)
     # The relevance floor (kb.search.floor): a hit is weak below both; keyword mode, which has no

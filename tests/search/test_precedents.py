@@ -164,6 +164,22 @@ def test_in_domain_questions_without_an_answer_find_nothing_confident(bundled, b
     assert "nothing passed the relevance floor" in shown
 
 
+def test_the_keyword_retriever_also_looks_for_the_words_the_texts_use(bundled_index, embedder):
+    """驻点 is not a word of the seed review; 工作站 is (kb.search.lexicon): with the expansion the
+    keyword ranking leads with the stations, without it a law does. Coverage stays the question's own."""
+    question = "委员的驻点怎么规范运作"
+    plain = Searcher(bundled_index.model_copy(update={"query_expansion": False}), embedder)
+    expanding = Searcher(bundled_index, embedder)
+    try:
+        before = plain.search(question, mode="keyword", k=3).hits
+        after = expanding.search(question, mode="keyword", k=3).hits
+    finally:
+        plain.close()
+        expanding.close()
+    assert before[0].kind == POLICY and after[0].kind == PRACTICE and "工作站" in after[0].text
+    assert "驻点" not in after[0].matched_terms and "工作站" not in after[0].matched_terms
+
+
 def test_a_filter_leaves_the_typical_match_as_it_is(bundled):
     """The margin is measured against the question's nearest chunks in the whole index: a unit filter
     leaves a hit's margin as it was, rather than comparing it with the unit's own other passages."""

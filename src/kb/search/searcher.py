@@ -20,8 +20,17 @@ from kb.records import Hit, SearchResponse
 from kb.search.backend import Scope, SearchBackend
 from kb.search.filters import FacetCount, check_filters, facet_counts
 from kb.search.kinds import group_by_kind, names_a_law
+from kb.search.lexicon import expanded
 from kb.search.query import MODES, QueryError
-from kb.search.stages import TYPICAL_OF, Candidate, Retrieved, fuse, hydrate, judge, select
+from kb.search.stages import (
+    TYPICAL_OF,
+    Candidate,
+    Retrieved,
+    fuse,
+    hydrate,
+    judge,
+    select,
+)
 from kb.text import clean_text
 from kb.tokenize import tokenize
 
@@ -192,7 +201,8 @@ class Searcher:
                        self.mean_vector() if retrieved.query_vector is not None else None)
 
     def _keyword(self, query: str, tokens: list[str], depth: int, scope: Scope) -> list[tuple[int, float]]:
-        results = self.backend.keyword(tokens, depth, scope) if tokens else []
+        searched = expanded(tokens) if self.settings.query_expansion else tokens
+        results = self.backend.keyword(searched, depth, scope) if tokens else []
         if len(query) <= SHORT_QUERY_CHARS and len(results) < depth:
             # Too short for the word index to be sure (jieba may have glued the character
             # into longer words): add literal matches after the word matches.

@@ -14,7 +14,14 @@ import numpy as np
 from kb.config import Settings
 from kb.records import POLICY, Hit, RetrieverScore
 from kb.search.backend import SearchBackend
-from kb.search.floor import centred_similarities, coverage, distinctive, idf, is_weak, stands_out
+from kb.search.floor import (
+    centred_similarities,
+    coverage,
+    distinctive,
+    idf,
+    is_weak,
+    stands_out,
+)
 from kb.search.fusion import convex, rrf
 from kb.search.kinds import pick_per_kind
 
