@@ -210,7 +210,7 @@ def test_theme_names_say_the_work_the_practices_share(catalogue):
         else:
             parts = theme.name.split("、")
         for part in parts:
-            assert 2 <= len(part) <= 8, theme.name
+            assert 2 <= len(part) <= 12, theme.name
             assert any(part in f"{p.title}\n{p.text}" for p in members), (part, theme.name)
             assert part not in BOILERPLATE
     # The seed review's stations and its lawyers are themes of their own, named for that work.

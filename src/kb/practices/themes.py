@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
+import re
 from collections import Counter
 
 import jieba
@@ -168,8 +169,16 @@ def group_into_themes(practices: list[Practice], profiles: np.ndarray, words: li
         phrases_of.append(_top(_spread_weighted(phrase_scores, group, [w.phrases for w in words], set()), 6))
 
     def name_of(index: int, taken: set[str]) -> str:
-        area = main_area(profiles[groups[index], :len(AREA_NAMES)])
-        return _theme_name(area, phrases_of[index], keywords_of[index], taken) or practices[groups[index][0]].title
+        members = groups[index]
+        area = main_area(profiles[members, :len(AREA_NAMES)])
+        if area is None and len(members) == 1:  # a practice of its own kind: its title says what it does
+            named = re.split(r"[\s，,：:；;]", practices[members[0]].title.strip(" “”"))[0].strip("“”")
+            if 2 <= len(named) <= 12 and named not in taken:
+                return named
+        # A title says what its practice does: phrases the members' titles use come first.
+        titles = " ".join(practices[i].title for i in members)
+        phrases = sorted(phrases_of[index], key=lambda phrase: phrase not in titles)
+        return _theme_name(area, phrases, keywords_of[index], taken) or practices[members[0]].title
 
     settled, register = settle([[keys[i] for i in group] for group in groups], previous, generation, name_of)
     themes = []
