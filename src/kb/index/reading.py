@@ -127,19 +127,6 @@ class StoreReads:
         names = [col[0] for col in cursor.description]
         return {row[0]: dict(zip(names, row)) for row in cursor}
 
-    def vectors_of(self, chunk_ids: Sequence[int], model_key: str, dimension: int) -> dict[int, np.ndarray]:
-        found: dict[int, np.ndarray] = {}
-        for start in range(0, len(chunk_ids), 500):
-            batch = list(chunk_ids[start : start + 500])
-            marks = ",".join("?" * len(batch))
-            for chunk_id, blob in self.db.execute(
-                "SELECT c.chunk_id, e.vector FROM chunks c JOIN embeddings e"
-                f" ON e.model_key = ? AND e.text_hash = c.embed_hash WHERE c.chunk_id IN ({marks})",
-                [model_key, *batch],
-            ):
-                found[chunk_id] = np.frombuffer(blob, dtype="<f4", count=dimension)
-        return found
-
     def chunk_tokens(self, chunk_ids: Sequence[int]) -> dict[int, set[str]]:
         if not chunk_ids:
             return {}

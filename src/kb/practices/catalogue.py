@@ -1,7 +1,7 @@
 """Practices as things to learn from, not only to search: a catalogue of every unit's practice
 with its lead, key figures and keywords, its theme, similar practices and approach cards.
 
-Everything is read from the indexed documents and their stored embeddings, offline and without a
+Everything is read from the indexed documents, offline and without a
 language model: nothing here writes text the source does not contain. What a practice is was decided
 once, at indexing time, by the practice detector (kb.ingest.practices); the catalogue reads the spans
 it stored.

@@ -1,5 +1,5 @@
-"""Keywords of each practice and themes that group related practices, from the practices' own words
-and their embeddings."""
+"""Keywords of each practice, what each practice does as a vector (the areas of CPPCC work it speaks
+of and its own words), and themes that group the practices doing the same kind of work."""
 
 from __future__ import annotations
 
@@ -52,8 +52,6 @@ class PracticeWords(BaseModel):
 def add_keywords(practices: list[Practice], words: list[PracticeWords]) -> None:
     """TF-IDF over the practices themselves, so that what every practice says weighs nothing; a word
     said once in passing is no keyword unless the title says it."""
-    import jieba
-
     known = jieba.dt.FREQ
     for practice, scored, said in zip(practices, _tf_idf([w.words for w in words]), words):
         ranked = _top(scored, len(scored))
