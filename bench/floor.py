@@ -211,10 +211,10 @@ def judgement_table(embedder: Embedder, work: Path, smoke: bool, stard_folder: P
              "right_first": {"paraphrased practice": "≥ 0.9", "seed practice": "≥ 0.95"},
              "right_top3": {"paraphrased practice": "≥ 0.98"}, "right_first_weak": {"paraphrased practice": "≤ 0.05"},
              "ndcg_at_10": {"STARD dev": "≥ 0.39"}, "relevant_kept": {"STARD dev": "≥ 0.95"}}
+    unanswerable = {name for name, rows in QUESTION_SETS.items() if rows()[0][1] is None}
     for name in [*QUESTION_SETS, "STARD dev"]:
-        for figure, value in table["now"][name].items():
-            if figure == "questions" or (name in QUESTION_SETS and QUESTION_SETS[name]()[0][1] is None
-                                         and figure != "nothing_confident"):
+        for figure in table["now"][name]:
+            if figure == "questions" or (name in unanswerable and figure != "nothing_confident"):
                 continue
             print(f"{name:<24} {figure:<22} " + " ".join(f"{table[v][name][figure]:>8.3f}" for v in VARIANTS)
                   + f"   {goals.get(figure, {}).get(name, '')}")
