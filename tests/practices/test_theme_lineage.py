@@ -4,6 +4,7 @@ regrouping keeps names while the practices mostly stay, and an old name still fi
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import pytest
 from support import kb
@@ -21,7 +22,7 @@ from kb.practices.lineage import (
 )
 from kb.practices.themes import member_key
 
-DEVSET = __import__("pathlib").Path(__file__).resolve().parents[1] / "data" / "practices" / "docs"
+DEVSET = Path(__file__).resolve().parents[1] / "data" / "practices" / "docs"
 
 
 def test_a_group_keeps_the_id_and_name_of_the_theme_whose_practices_it_mostly_holds():

@@ -44,9 +44,10 @@ def build_catalogue(store: Store, regroup: bool = False) -> Catalogue:
     words = [practice_words(p.title, p.text, p.unit, p.lead) for p in practices]
     add_keywords(practices, words)
     profiles = what_they_do(practices, words)
-    themes, register = group_into_themes(practices, profiles, words, load_register(store), manifest.generation,
-                                         regroup)
-    save_register(store, register)
+    previous = load_register(store)
+    themes, register = group_into_themes(practices, profiles, words, previous, manifest.generation, regroup)
+    if register != previous:  # a reader of an unchanged generation takes no write lock
+        save_register(store, register)
     cards = [card for practice in practices for card in approach_cards(practice)]
     for practice, said in zip(practices, words):
         practice.terms = [term for term, _ in sorted(said.weighted.items(), key=lambda kv: (-kv[1], kv[0]))][:TERMS]
