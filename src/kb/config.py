@@ -100,11 +100,15 @@ class Settings(BaseModel):
     # Inside the domain every practice is near every CPPCC question: a hit from what a CPPCC body wrote
     # (a practice, a review) is strong only if it also stands out from the question's typical match
     # (its centred similarity less the mean of the question's 30 nearest chunks') by this much, or
-    # covers this share of the question's words. Chosen by bench/floor.py on kb's own question sets;
-    # laws and passages of no unit (STARD's) keep the floor above.
+    # covers this share of the question's words; the corpus's laws and policies likewise, among
+    # themselves. Chosen by bench/floor.py on kb's own question sets; passages of no unit (STARD's)
+    # keep the floor above.
     # None: no such test (the floor as it was before it).
     floor_practice_margin: float | None = Field(0.12, ge=0, le=1)
     floor_practice_coverage: float = Field(0.40, ge=0, le=1)
+    # A question that asks for a time, a number, an address … is answered by what CPPCC bodies wrote only
+    # where the passage states one (kb.search.answers). Kept by bench/floor.py --judgement.
+    answer_kinds: bool = True
 
     @field_validator("chunk_overlap")
     @classmethod

@@ -178,6 +178,9 @@ class SearchResponse(BaseModel):
     # query names a law or an article); ``hits`` then lists the same hits in that order.
     groups: list[HitGroup] = Field(default_factory=list)
     law_first: bool = False
+    # The kind of fact the question asks for (时间, 电话号码, “几名”的数目 …: kb.search.answers), if any:
+    # a passage of what CPPCC bodies wrote that states none is weak.
+    asks: str | None = None
 
 
 class ModelIdentity(BaseModel):

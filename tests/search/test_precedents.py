@@ -164,6 +164,32 @@ def test_in_domain_questions_without_an_answer_find_nothing_confident(bundled, b
     assert "nothing passed the relevance floor" in shown
 
 
+# Questions naming what the corpus holds and asking a detail it does not give: the practice stands out,
+# but states no such fact (kb.search.answers).
+DETAIL_NOT_GIVEN = ["徐福志委员的手机号码是多少", "南岗区委员工作站的具体门牌地址", "今年市政协全会在哪个宾馆召开"]
+
+
+def test_a_question_asking_a_detail_the_texts_do_not_give_finds_nothing_confident(bundled, bundled_index, embedder):
+    for question in DETAIL_NOT_GIVEN:
+        response = bundled.search(question, k=10, grouped=True)
+        assert response.asks and all(hit.weak for hit in response.hits), question
+    before = Searcher(bundled_index.model_copy(update={"answer_kinds": False}), embedder)
+    try:  # without the check, each found a strong practice
+        assert all(any(not h.weak for h in before.search(q, k=10, grouped=True).hits) for q in DETAIL_NOT_GIVEN)
+    finally:
+        before.close()
+    shown = kb("search", DETAIL_NOT_GIVEN[0], "--index-dir", str(bundled_index.index_dir),
+               env_extra={"LANG": "zh_CN.UTF-8"}).stdout
+    assert "问题问的是电话号码，以上的实践和综述都没有写到。" in shown
+
+
+def test_a_count_the_text_states_is_still_an_answer(bundled):
+    """阿城's review states its three types of station: asking how many types is answered."""
+    response = bundled.search("阿城区委员工作站分为几种类型", k=10, grouped=True)
+    assert response.asks == "“几种”的数目"
+    assert response.hits[0].unit == "阿城区政协" and not response.hits[0].weak
+
+
 def test_the_keyword_retriever_also_looks_for_the_words_the_texts_use(bundled_index, embedder):
     """驻点 is not a word of the seed review; 工作站 is (kb.search.lexicon): with the expansion the
     keyword ranking leads with the stations, without it a law does. Coverage stays the question's own."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from kb.config import Settings
 from kb.records import OTHER, POLICY, PRACTICE, Hit
+from kb.search.answers import asked_for
 from kb.search.stages import Candidate, Retrieved, fuse, hydrate, judge, select
 
 RETRIEVED = Retrieved(tokens=["委员"], semantic=[(7, 0.9), (3, 0.8), (5, 0.1)], keyword=[(3, 12.0), (9, 4.0)])
@@ -49,9 +50,9 @@ def test_hydrate_reads_texts_and_evidence_and_skips_a_vanished_chunk(searcher):
     assert not any(hit.weak for hit in hits)  # hydrate reads evidence; judging is the next stage
 
 
-def _hit(similarity, coverage, margin=None, unit="", kind=PRACTICE) -> Hit:
+def _hit(similarity, coverage, margin=None, unit="", kind=PRACTICE, text="") -> Hit:
     return Hit(chunk_id=1, doc_id="d", document="d", unit=unit, unit_type="", year=None, doc_type="", heading_path=[],
-               text="", start=0, end=0, page=None, score=0.0, semantic=None, keyword=None, kind=kind,
+               text=text, start=0, end=0, page=None, score=0.0, semantic=None, keyword=None, kind=kind,
                matched_terms=[], similarity=similarity, coverage=coverage, margin=margin)
 
 
@@ -64,11 +65,16 @@ def test_judge_marks_hits_under_the_floor_weak():
 def test_what_cppcc_bodies_wrote_answers_only_if_one_of_it_stands_out():
     """Close in meaning (0.45 ≥ the floor), but no practice or review above the question's typical
     match by floor_practice_margin, nor covering floor_practice_coverage of its words: no answer among
-    them. A law, and a passage of no unit, keep the floor alone."""
+    them. The corpus's laws are tested likewise, among themselves; a passage of no unit (STARD's)
+    keeps the floor alone."""
     settings = Settings()
     flat = [_hit(0.45, 0.2, 0.05, "五常市政协"), _hit(0.45, 0.2, 0.08, "哈尔滨市政协", OTHER),
             _hit(0.45, 0.2, 0.0, "全国人大常委会", POLICY), _hit(0.45, 0.2, 0.0)]
-    assert [hit.weak for hit in judge(flat, settings)] == [True, True, False, False]
+    assert [hit.weak for hit in judge(flat, settings)] == [True, True, True, False]
+    # A law that stands out keeps the others of its kind by the floor; it does not rescue the practices.
+    laws = [_hit(0.45, 0.2, 0.05, "五常市政协"), _hit(0.45, 0.2, 0.15, "全国人大常委会", POLICY),
+            _hit(0.45, 0.2, 0.0, "国务院", POLICY)]
+    assert [hit.weak for hit in judge(laws, settings)] == [True, False, False]
     # One that stands out (by its margin, or by its words) makes them all answers again, by the floor.
     for standing in (_hit(0.30, 0.2, 0.20, "延寿县政协"), _hit(0.30, 0.45, 0.0, "延寿县政协")):
         hits = judge([_hit(0.45, 0.2, 0.05, "五常市政协"), standing], settings)
@@ -77,3 +83,15 @@ def test_what_cppcc_bodies_wrote_answers_only_if_one_of_it_stands_out():
     assert not judge([_hit(None, 0.5, None, "五常市政协")], settings)[0].weak
     # Without the test (floor_practice_margin = None), the floor as before.
     assert not judge([_hit(0.45, 0.2, 0.05, "五常市政协")], Settings(floor_practice_margin=None))[0].weak
+
+
+def test_a_question_asking_for_a_fact_is_answered_only_by_a_passage_stating_one():
+    """"多少名盟员": the practice that stands out but states no count of 名 is weak; one that does
+    stays strong; a law keeps the floor (what the question asks of a law is not this check's)."""
+    settings = Settings()
+    asks = asked_for("民盟哈尔滨市委有多少名盟员")
+    hits = [_hit(0.50, 0.6, 0.25, "民盟哈尔滨市委", text="民盟市委组建专家团队开展调研"),
+            _hit(0.50, 0.6, 0.25, "民盟哈尔滨市委", text="现有盟员一千二百余名"),
+            _hit(0.50, 0.6, 0.25, "全国人大常委会", POLICY, text="第一条")]
+    assert [hit.weak for hit in judge(hits, settings, asks)] == [True, False, False]
+    assert not judge([_hit(0.50, 0.6, 0.25, "民盟哈尔滨市委", text="组建专家团队")], settings)[0].weak

@@ -166,6 +166,8 @@ def search(ctx, query, queries_file, mode, top_k, kinds, filters, flat, as_json,
         other = "semantic" if response.mode == "keyword" else "keyword"
         click.echo(say("nothing passed the relevance floor: every hit above is a weak match. Try fewer words, "
                        "or --mode {other}.", other=other))
+        if response.asks:
+            click.echo(say("the question asks for {asks}; no practice or review above states one.", asks=response.asks))
     click.echo(say("{count} hits in {ms:.0f} ms ({mode}); start-up {startup:.1f} s", count=len(response.hits),
                    ms=response.seconds * 1000, mode=say(response.mode), startup=startup))
 

@@ -51,6 +51,7 @@ MESSAGES: dict[str, str] = {
     "no results for {query}": "{query} 没有检索结果",
     "nothing passed the relevance floor: every hit above is a weak match. Try fewer words, or --mode {other}.":
         "没有足够相关的结果：以上都是较弱的匹配。可以少用几个词，或改用 --mode {other}。",
+    "the question asks for {asks}; no practice or review above states one.": "问题问的是{asks}，以上的实践和综述都没有写到。",
     "{count} hits in {ms:.0f} ms ({mode}); start-up {startup:.1f} s":
         "{count} 条结果，用时 {ms:.0f} 毫秒（{mode}）；启动 {startup:.1f} 秒",
     "semantic": "语义",

@@ -114,7 +114,8 @@ def _render_response(searcher: Searcher, lock: threading.Lock, response: SearchR
         file_name=download_name(f"检索结果-{label.strip('「」')}", ".docx"), on_click="ignore", width="stretch",
     )
     if all(hit.weak for hit in response.hits):
-        st.warning(f"没有找到足够相关的结果。可以减少关键词、换个说法，或切换到「{other}」方式再试；"
+        asked = f"问题问的是{response.asks}，找到的实践和综述都没有写到。" if response.asks else ""
+        st.warning(f"没有找到足够相关的结果。{asked}可以减少关键词、换个说法，或切换到「{other}」方式再试；"
                    "下面是较弱的匹配，仅供参考。")
     with lock:
         catalogue = searcher.catalogue()

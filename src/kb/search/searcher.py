@@ -17,6 +17,7 @@ from kb.index.indexer import check_compatible
 from kb.model.embedder import Embedder
 from kb.practices import Catalogue, MapPoint, practice_map
 from kb.records import Hit, SearchResponse
+from kb.search.answers import asked_for
 from kb.search.backend import Scope, SearchBackend
 from kb.search.filters import FacetCount, check_filters, facet_counts
 from kb.search.kinds import group_by_kind, names_a_law
@@ -165,12 +166,13 @@ class Searcher:
         candidates = fuse(mode, retrieved, self.settings, semantic_weight, keyword_weight)
         law_first = grouped and names_a_law(query, tokens, self.law_titles())
         kinds = self.backend.kinds([c.chunk_id for c in candidates]) if grouped else None
-        hits = judge(self._hydrate(select(candidates, k, kinds), retrieved), self.settings)
+        asks = asked_for(query) if self.settings.answer_kinds else None
+        hits = judge(self._hydrate(select(candidates, k, kinds), retrieved), self.settings, asks)
         groups = group_by_kind(hits, law_first) if grouped else []
         return SearchResponse(
             query=query, mode=mode, hits=[hit for group in groups for hit in group.hits] if grouped else hits,
             seconds=time.perf_counter() - started, generation=self.generation, notices=notices, groups=groups,
-            law_first=law_first,
+            law_first=law_first, asks=asks.name if asks else None,
         )
 
     def _retrieve(self, mode: str, query: str, tokens: list[str], depth: int, scope: Scope) -> Retrieved:

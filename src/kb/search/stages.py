@@ -13,6 +13,7 @@ import numpy as np
 
 from kb.config import Settings
 from kb.records import POLICY, Hit, RetrieverScore
+from kb.search.answers import AnswerKind, holds
 from kb.search.backend import SearchBackend
 from kb.search.floor import (
     centred_similarities,
@@ -127,21 +128,30 @@ def hydrate(candidates: list[Candidate], backend: SearchBackend, retrieved: Retr
     return hits
 
 
-def judge(hits: list[Hit], settings: Settings) -> list[Hit]:
+def judge(hits: list[Hit], settings: Settings, asks: AnswerKind | None = None) -> list[Hit]:
     """Marks the hits under the relevance floor weak (README, "What kb guarantees"): a hit is strong
-    when it is close enough to the question in meaning or covers enough of its words. What CPPCC bodies
-    wrote (practices, reviews: a hit with a unit, not a law) is near every CPPCC question, so it counts
-    as an answer only if one such hit stands out from what the question matches anyway
-    (kb.search.floor.stands_out); if none does, the question has no answer among them and they are all
-    weak. Laws and passages of no unit (STARD's articles) keep the floor above, which was chosen on them."""
+    when it is close enough to the question in meaning or covers enough of its words. Inside the domain
+    that is not enough, for two populations each near every CPPCC question: what CPPCC bodies wrote
+    (practices, reviews: a hit with a unit that is not a law) and the corpus's laws and policies (a law
+    with its issuing body). Each counts as an answer only if one of its hits stands out from what the
+    question matches anyway (kb.search.floor.stands_out); if none does, they are all weak. A question
+    that asks for a kind of fact (``asks``: a time, a number, an address) is answered by what CPPCC
+    bodies wrote only where the passage holds one (kb.search.answers). Passages of no unit (STARD's
+    articles) keep the floor alone, which was chosen on them."""
     for hit in hits:
         floor = settings.floor_coverage if hit.similarity is not None else settings.floor_keyword_coverage
         hit.weak = is_weak(hit.similarity, hit.coverage, settings.floor_similarity, floor)
     if settings.floor_practice_margin is None:
         return hits
     written = [hit for hit in hits if hit.kind != POLICY and hit.unit]
-    if not any(stands_out(hit.margin, hit.coverage, settings.floor_practice_margin, settings.floor_practice_coverage)
-               for hit in written):
+    laws = [hit for hit in hits if hit.kind == POLICY and hit.unit]
+    for population in (written, laws):
+        if not any(stands_out(hit.margin, hit.coverage, settings.floor_practice_margin,
+                              settings.floor_practice_coverage) for hit in population):
+            for hit in population:
+                hit.weak = True
+    if asks is not None:
         for hit in written:
-            hit.weak = True
+            if not holds(asks, hit.text):
+                hit.weak = True
     return hits
