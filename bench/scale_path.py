@@ -198,16 +198,15 @@ def main() -> None:
     if args.smoke:
         args.chunks, args.repeats = [3_000], 1
     results = {}
-    for size in args.chunks:
+    for size in args.chunks:  # each size printed when done: a 10⁶ run takes long
         with tempfile.TemporaryDirectory() as work:
-            results[size] = run(size, Path(work), args.repeats)
-    for size, figures in results.items():
+            figures = results[size] = run(size, Path(work), args.repeats)
         print(f"\n{figures['chunks']} chunks ({figures['files']} files, {figures['copies']} of them copies under "
-              f"another title); vectors drawn near real ones")
+              f"another title); vectors drawn near real ones", flush=True)
         for name, value in figures.items():
-            print(f"  {name:<34} {value:>10.1f}" if isinstance(value, float) else f"  {name:<34} {value:>10}")
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=1))
+            print(f"  {name:<34} {value:>10.1f}" if isinstance(value, float) else f"  {name:<34} {value:>10}", flush=True)
+        if args.json:
+            args.json.write_text(json.dumps(results, indent=1))
 
 
 if __name__ == "__main__":
