@@ -37,10 +37,7 @@ import numpy as np
 from kb.config import Settings
 from kb.index.indexer import index_paths
 from kb.model.embedder import Embedder
-from kb.search import Searcher, local
-from kb.search.backend import Scope
-from kb.search.bm25 import MATCH_BUDGET
-from kb.tokenize import tokenize
+from kb.search import Searcher
 
 ROOT = _shared.ROOT
 LAWS = ROOT.parent / "shared" / "data" / "lawrefbook_laws"
@@ -110,15 +107,6 @@ _MEASURED = ("import resource, subprocess, sys; code = subprocess.call(sys.argv[
              "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr); sys.exit(code)")
 
 
-def rankings(searcher: Searcher, questions: list[str], budget: int) -> list[list[int]]:
-    """The keyword retriever's first 100 for each question, with FTS5 scoring every match past ``budget``."""
-    local.MATCH_BUDGET = budget
-    try:
-        return [[chunk_id for chunk_id, _ in searcher.backend.keyword(tokenize(q), 100, Scope())] for q in questions]
-    finally:
-        local.MATCH_BUDGET = MATCH_BUDGET
-
-
 def kb_command(*args: str, env: dict[str, str]) -> tuple[float, int, str]:
     """(seconds, peak RSS in MB, output) of one `kb` process, as a user starts it."""
     started = time.perf_counter()
@@ -152,15 +140,6 @@ def run(chunks: int, work: Path, repeats: int) -> dict:
     try:
         figures["chunks"] = searcher.passage_count()
         searcher.warm()
-        # The keyword ranking as FTS5 gives it scoring every match (before kb.search.bm25.bounded_ranking),
-        # then as kb gives it now: the same passages, in less time.
-        with_every_match = rankings(searcher, COMMON + RARE, budget=sys.maxsize)
-        figures["bounded_rankings_same"] = with_every_match == rankings(searcher, COMMON + RARE, budget=MATCH_BUDGET)
-        for name, questions in (("common", COMMON), ("rare", RARE)):
-            local.MATCH_BUDGET = sys.maxsize
-            figures[f"keyword_every_match_{name}_p50_ms"], figures[f"keyword_every_match_{name}_p95_ms"] = timings(
-                searcher, questions, "keyword", repeats)
-            local.MATCH_BUDGET = MATCH_BUDGET
         for mode in ("keyword", "semantic", "hybrid"):
             for name, questions in (("common", COMMON), ("rare", RARE)):
                 figures[f"{mode}_{name}_p50_ms"], figures[f"{mode}_{name}_p95_ms"] = timings(

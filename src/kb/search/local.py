@@ -13,8 +13,7 @@ from kb.index.store import Store
 from kb.index.vectors import VectorIndex, vector_file, vector_generations
 from kb.practices import Catalogue, build_catalogue
 from kb.search.backend import Scope
-from kb.search.bm25 import MATCH_BUDGET, bounded_ranking
-from kb.search.query import MAX_QUERY_TERMS, QueryError, fts_query
+from kb.search.query import QueryError, fts_query
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +25,6 @@ class LocalBackend:
         self.generation = -1
         self.vectors: VectorIndex | None = None
         self.damage: str | None = None
-        self._statistics: tuple[int, int, float] | None = None
 
     def refresh(self) -> bool:
         manifest = self.store.manifest()
@@ -84,30 +82,7 @@ class LocalBackend:
         return self.vectors.search(query_vector, depth, allowed)
 
     def keyword(self, tokens: list[str], depth: int, scope: Scope) -> list[tuple[int, float]]:
-        """FTS5's BM25 ranking; for a question whose common words match a large share of a big index, the
-        same ranking from the rare words' postings (kb.search.bm25.bounded_ranking)."""
-        allowed = self._allowed_sql(scope)
-        words = list(dict.fromkeys(tokens))[:MAX_QUERY_TERMS]
-
-        def search(chosen: list[str], limit: int) -> list[tuple[int, float]]:
-            return self.store.keyword_search(fts_query(chosen), limit, allowed)
-
-        frequencies = self.store.document_frequencies(words)
-        if sum(frequencies.values()) > MATCH_BUDGET:
-            passages, average_length = self._keyword_statistics()
-            bounded = bounded_ranking(words, depth, frequencies, passages, average_length, search,
-                                      self.store.chunk_token_text)
-            if bounded is not None:
-                return bounded
-        return search(words, depth)
-
-    def _keyword_statistics(self) -> tuple[int, float]:
-        """The passages and their mean token count, as FTS5's bm25() uses them: read once a generation
-        (the token total sums the whole vocabulary)."""
-        if self._statistics is None or self._statistics[0] != self.generation:
-            passages = self.store.chunk_count()
-            self._statistics = (self.generation, passages, self.store.token_total() / max(passages, 1))
-        return self._statistics[1], self._statistics[2]
+        return self.store.keyword_search(fts_query(tokens), depth, self._allowed_sql(scope))
 
     def literal(self, needle: str, depth: int, scope: Scope) -> list[tuple[int, float]]:
         return self.store.substring_search(needle, depth, self._allowed_sql(scope))
