@@ -107,7 +107,8 @@ class Settings(BaseModel):
     floor_practice_margin: float | None = Field(0.12, ge=0, le=1)
     floor_practice_coverage: float = Field(0.40, ge=0, le=1)
     # A question that asks for a time, a number, an address … is answered by what CPPCC bodies wrote only
-    # where the passage states one (kb.search.answers). Kept by bench/floor.py --judgement.
+    # where the passage states one (kb.search.answers). Part of the in-domain judgement: with
+    # floor_practice_margin = None (the floor alone) it is off too. Kept by bench/floor.py --judgement.
     answer_kinds: bool = True
 
     @field_validator("chunk_overlap")

@@ -136,8 +136,9 @@ def judge(hits: list[Hit], settings: Settings, asks: AnswerKind | None = None) -
     with its issuing body). Each counts as an answer only if one of its hits stands out from what the
     question matches anyway (kb.search.floor.stands_out); if none does, they are all weak. A question
     that asks for a kind of fact (``asks``: a time, a number, an address) is answered by what CPPCC
-    bodies wrote only where the passage holds one (kb.search.answers). Passages of no unit (STARD's
-    articles) keep the floor alone, which was chosen on them."""
+    bodies wrote only where the passage holds one (kb.search.answers). Both are the in-domain judgement:
+    with floor_practice_margin = None neither applies. Passages of no unit (STARD's articles) keep the
+    floor alone, which was chosen on them."""
     for hit in hits:
         floor = settings.floor_coverage if hit.similarity is not None else settings.floor_keyword_coverage
         hit.weak = is_weak(hit.similarity, hit.coverage, settings.floor_similarity, floor)
