@@ -127,7 +127,7 @@ def test_faiss_top_k_matches_numpy():
 
 def test_large_corpus_index_is_inverted_file_with_exact_filters(tmp_path):
     assert factory_for(IVF_FROM - 1) == "IDMap2,Flat"
-    assert factory_for(1_000_000) == "IDMap2,IVF4000,Flat"
+    assert factory_for(1_000_000) == "IVF4000,Flat"
     rng = np.random.default_rng(3)
     centres = rng.normal(size=(40, 64)).astype(np.float32)
     vectors = centres[rng.integers(0, 40, 8000)] + rng.normal(scale=0.5, size=(8000, 64)).astype(np.float32)

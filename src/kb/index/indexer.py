@@ -20,8 +20,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
-
 import kb
 from kb.config import Settings
 from kb.index import audit
@@ -30,7 +28,14 @@ from kb.index.prepare import PreparedDocument, prepare
 from kb.index.report import DocumentChange, FileFailure, IndexReport, PublishReport
 from kb.index.runlog import PENDING_KEY, records_for, write_pending, write_records
 from kb.index.store import DB_NAME, Store
-from kb.index.vectors import VectorIndex, factory_for, remove_stale, vector_file
+from kb.index.vectors import (
+    VectorDelta,
+    VectorIndex,
+    factory_for,
+    remove_stale,
+    updated_from,
+    vector_file,
+)
 from kb.ingest import IngestError, Unreadable, discover
 from kb.ingest.limits import IngestLimits, limited
 from kb.model.embedder import Embedder
@@ -297,13 +302,18 @@ def _commit(store: Store, settings: Settings, identity: ModelIdentity, generatio
             meta: dict[str, str]) -> None:
     """One transaction: the documents' rows, the new generation's vector file, its manifest and ``meta``."""
     target = vector_file(settings.index_dir, generation)
+    previous = store.manifest()
 
-    def write_vectors(ids: np.ndarray, vectors: np.ndarray) -> str:
-        factory = factory_for(len(ids))
+    def write_vectors(delta: VectorDelta) -> str:
         if progress:
-            progress("writing vectors", len(ids), len(ids))
-        VectorIndex.build(ids, vectors, factory).save(target)
-        return factory
+            progress("writing vectors", delta.count, delta.count)
+        index = None if previous is None else updated_from(
+            vector_file(settings.index_dir, previous.generation), previous.vector_index, previous.model.dimension, delta)
+        if index is None:
+            ids, vectors = delta.everything()
+            index = VectorIndex.build(ids, vectors, factory_for(len(ids)))
+        index.save(target)
+        return index.factory
 
     new_manifest = IndexManifest(
         format_version=FORMAT_VERSION,

@@ -21,9 +21,11 @@ from kb.index.schema import (
     migrate,
     transaction,
 )
+from kb.index.vectors import VectorDelta
 from kb.records import IndexManifest
 
 DB_NAME = "kb.sqlite3"
+NO_EMBEDDING = "some chunks have no embedding; the index was not changed"
 
 
 def _lenient_text(data: bytes) -> str:
@@ -110,24 +112,28 @@ class Store(StoreReads):
         upserts: Sequence[PreparedDocument],
         removed: Iterable[str],
         manifest: IndexManifest,
-        write_vectors: Callable[[np.ndarray, np.ndarray], str],
+        write_vectors: Callable[[VectorDelta], str],
         meta: dict[str, str] | None = None,
     ) -> IndexManifest:
         """Replace documents and their chunks and move the manifest on, in one transaction.
 
-        ``write_vectors(ids, vectors)`` runs inside the transaction, after the writes, with every
-        chunk's vector: it writes the new generation's vector file (so a committed generation always
-        has one) and returns the FAISS factory it used, which the committed manifest records. ``meta``:
-        further keys committed with it (the run's records, kb.index.runlog).
+        ``write_vectors(delta)`` runs inside the transaction, after the writes, with the chunks that
+        left and those that came (and every chunk's vector on demand): it writes the new generation's
+        vector file (so a committed generation always has one) and returns the FAISS factory it used,
+        which the committed manifest records. ``meta``: further keys committed with it (the run's
+        records, kb.index.runlog).
         """
         db = self.db
+        model_key, dimension = manifest.model.key(), manifest.model.dimension
+        left: list[int] = []
+        came: list[tuple[int, str]] = []
         with transaction(db):
             next_id = self._next_chunk_id()
-            for doc_id in removed:
+            for doc_id in [*removed, *(p.document.doc_id for p in upserts)]:
+                left += [row[0] for row in db.execute("SELECT chunk_id FROM chunks WHERE doc_id = ?", (doc_id,))]
                 self._delete_document(doc_id)
             for prepared in upserts:
                 doc, m = prepared.document, prepared.document.metadata
-                self._delete_document(doc.doc_id)
                 db.execute(
                     "INSERT INTO documents (doc_id, source, content_hash, title, unit, unit_type, year, doc_type,"
                     " extra, text) VALUES (?,?,?,?,?,?,?,?,?,?)",
@@ -145,12 +151,22 @@ class Store(StoreReads):
                          chunk.unit_type, item.embed_hash, chunk.page, chunk.kind),
                     )
                     db.execute("INSERT INTO chunk_fts (rowid, tokens) VALUES (?, ?)", (next_id, " ".join(item.tokens)))
+                    came.append((next_id, item.embed_hash))
                     next_id += 1
             self.put_meta("next_chunk_id", str(next_id))
-            ids, vectors = self.chunk_vectors(manifest.model.key(), manifest.model.dimension)
-            if len(ids) != self.chunk_count():
-                raise RuntimeError("some chunks have no embedding; the index was not changed")
-            manifest = manifest.model_copy(update={"vector_index": write_vectors(ids, vectors)})
+            count = self.chunk_count()
+
+            def everything() -> tuple[np.ndarray, np.ndarray]:
+                ids, vectors = self.chunk_vectors(model_key, dimension)
+                if len(ids) != count:
+                    raise RuntimeError(NO_EMBEDDING)
+                return ids, vectors
+
+            delta = VectorDelta(removed=np.array(left, dtype=np.int64),
+                                added_ids=np.array([i for i, _ in came], dtype=np.int64),
+                                added=self._vectors_of_hashes(model_key, dimension, [h for _, h in came]),
+                                count=count, everything=everything)
+            manifest = manifest.model_copy(update={"vector_index": write_vectors(delta)})
             self.write_manifest(manifest)
             for key, value in (meta or {}).items():
                 self.put_meta(key, value)
@@ -217,6 +233,19 @@ class Store(StoreReads):
         rows = [(model_key, h, np.asarray(v, dtype="<f4").tobytes()) for h, v in zip(hashes, vectors)]
         with transaction(self.db):
             self.db.executemany("INSERT OR REPLACE INTO embeddings VALUES (?, ?, ?)", rows)
+
+    def _vectors_of_hashes(self, model_key: str, dimension: int, hashes: Sequence[str]) -> np.ndarray:
+        """The cached embeddings of these texts, in order; every one must be cached."""
+        found: dict[str, bytes] = {}
+        wanted = list(set(hashes))
+        for start in range(0, len(wanted), 500):
+            part = wanted[start : start + 500]
+            found.update(self.db.execute(
+                f"SELECT text_hash, vector FROM embeddings WHERE model_key = ? AND text_hash IN ({','.join('?' * len(part))})",
+                [model_key, *part]))
+        if len(found) != len(wanted):
+            raise RuntimeError(NO_EMBEDDING)
+        return np.frombuffer(b"".join(found[h] for h in hashes), dtype="<f4").reshape(len(hashes), dimension)
 
     def chunk_vectors(self, model_key: str, dimension: int) -> tuple[np.ndarray, np.ndarray]:
         """(chunk ids, vectors) of every chunk, in chunk id order."""

@@ -3,7 +3,13 @@
 Small corpora get an exact index. From ``IVF_FROM`` vectors an inverted-file index (4·√n lists,
 ``IVF_NPROBE`` probed) keeps queries fast: in bench/scale.py at 1M vectors it kept recall@10 ≥ 0.98
 at ~50× exact speed and 1.01× the raw memory even on the hardest synthetic clusters, where HNSW32
-fell to 0.30, and it builds in less than half HNSW's time (the index is rebuilt per generation).
+fell to 0.30, and it builds in less than half HNSW's time.
+A generation that changes a few documents does not rebuild the index: ``VectorIndex.updated`` takes the
+previous generation's, removes the chunks that left and adds the new ones (training the inverted file's
+lists again only once the corpus has grown or shrunk past ``IVF_RETRAIN_RATIO`` of the size they were
+trained for). The inverted file keeps chunk ids itself (a hash-table direct map), because FAISS's
+``IDMap2`` over an inverted file cannot remove vectors; files of earlier versions (``IDMap2,IVF…``) are
+still read, and rebuilt by their next generation.
 Files are written under a temporary name, fsynced and renamed, and carry the generation they
 reflect in their name, so a reader never sees a half-written index.
 """
@@ -15,6 +21,8 @@ import math
 import os
 import re
 import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import faiss
@@ -23,6 +31,8 @@ import numpy as np
 IVF_FROM = 200_000
 IVF_NPROBE = 64
 IVF_TRAINING_PER_LIST = 50
+# Lists trained for n vectors serve from n / ratio to n * ratio before a generation trains them again.
+IVF_RETRAIN_RATIO = 2.0
 # A filter that keeps this many vectors or fewer is searched exactly over just those vectors:
 # probing a few lists could miss them all.
 EXACT_SUBSET_MAX = 20_000
@@ -31,8 +41,30 @@ HNSW_EF_SEARCH = 128
 _FILE = re.compile(r"^vectors-(\d+)\.faiss$")
 
 
+@dataclass(frozen=True)
+class VectorDelta:
+    """What one generation changes in the vectors: the chunk ids that left, those that came with their
+    vectors, how many chunks the generation holds, and (read only when an index is built afresh) every
+    chunk's id and vector."""
+
+    removed: np.ndarray
+    added_ids: np.ndarray
+    added: np.ndarray
+    count: int
+    everything: Callable[[], tuple[np.ndarray, np.ndarray]]
+
+    @property
+    def most_replaced(self) -> bool:
+        """A generation that replaces most of the index (a rebuild) builds afresh: cheaper, and trained on it."""
+        return len(self.removed) + len(self.added_ids) > self.count
+
+
 def factory_for(count: int) -> str:
-    return f"IDMap2,IVF{max(1, int(4 * math.sqrt(count)))},Flat" if count >= IVF_FROM else "IDMap2,Flat"
+    return f"IVF{_lists_for(count)},Flat" if count >= IVF_FROM else "IDMap2,Flat"
+
+
+def _lists_for(count: int) -> int:
+    return max(1, int(4 * math.sqrt(count)))
 
 
 class VectorIndex:
@@ -53,11 +85,41 @@ class VectorIndex:
             rows = np.random.default_rng(0).choice(len(vectors), sample, replace=False)
             index.train(vectors[np.sort(rows)])
             ivf.nprobe = IVF_NPROBE
+            cls._map_ids(index, factory)
         if len(ids):
             index.add_with_ids(vectors, np.asarray(ids, dtype=np.int64))
-        if "IVF" in factory:
-            faiss.extract_index_ivf(index).make_direct_map()  # reconstruct() for filtered searches
         return cls(index, factory)
+
+    @staticmethod
+    def _map_ids(index: faiss.Index, factory: str) -> None:
+        """reconstruct() by chunk id, for filtered searches and the floor: an earlier version's IDMap2
+        wraps sequential ids (an array map); the inverted file holding chunk ids needs a hash table."""
+        ivf = faiss.extract_index_ivf(index)
+        if factory.startswith("IDMap2"):
+            ivf.make_direct_map()
+        else:
+            ivf.set_direct_map_type(faiss.DirectMap.Hashtable)
+
+    def updated(self, removed: np.ndarray, added_ids: np.ndarray, added: np.ndarray, count: int) -> VectorIndex | None:
+        """This index with ``removed`` chunk ids taken out and ``added`` put in, when it can hold a
+        corpus of ``count`` vectors as well as a fresh build would (same kind, lists trained for a size
+        within ``IVF_RETRAIN_RATIO``); None when a generation must build afresh. Changes this index."""
+        target = factory_for(count)
+        if target == "IDMap2,Flat":
+            if self.factory != target:
+                return None
+            selector = faiss.IDSelectorBatch(np.asarray(removed, dtype=np.int64))
+        else:
+            trained = faiss.extract_index_ivf(self.index).nlist if self.factory.startswith("IVF") else 0
+            if not trained or not 1 / IVF_RETRAIN_RATIO <= trained / _lists_for(count) <= IVF_RETRAIN_RATIO:
+                return None
+            selector = faiss.IDSelectorArray(np.ascontiguousarray(removed, dtype=np.int64))
+        if len(removed):
+            self.index.remove_ids(selector)
+        if len(added_ids):
+            self.index.add_with_ids(np.ascontiguousarray(added, dtype=np.float32),
+                                    np.ascontiguousarray(added_ids, dtype=np.int64))
+        return self if self.count == count else None
 
     @property
     def count(self) -> int:
@@ -73,11 +135,17 @@ class VectorIndex:
         count = min(self.count, sample)
         if count == 0:
             return np.zeros(self.dimension, dtype=np.float32)
-        inner = faiss.downcast_index(self.index.index) if hasattr(self.index, "id_map") else self.index
-        return inner.reconstruct_n(0, count).mean(axis=0).astype(np.float32)
+        if hasattr(self.index, "id_map"):
+            return faiss.downcast_index(self.index.index).reconstruct_n(0, count).mean(axis=0).astype(np.float32)
+        return self.index.reconstruct_batch(np.sort(self.ids())[:count]).mean(axis=0).astype(np.float32)
 
     def ids(self) -> np.ndarray:
-        return faiss.vector_to_array(self.index.id_map).astype(np.int64)
+        if hasattr(self.index, "id_map"):
+            return faiss.vector_to_array(self.index.id_map).astype(np.int64)
+        lists = faiss.extract_index_ivf(self.index).invlists
+        held = [faiss.rev_swig_ptr(lists.get_ids(n), lists.list_size(n)).copy()
+                for n in range(lists.nlist) if lists.list_size(n)]
+        return np.concatenate(held).astype(np.int64) if held else np.zeros(0, dtype=np.int64)
 
     def search(self, query: np.ndarray, k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
         if self.count == 0 or k <= 0:
@@ -153,6 +221,22 @@ class VectorIndex:
     @classmethod
     def load(cls, path: Path, factory: str) -> VectorIndex:
         return cls(faiss.read_index(str(path)), factory)
+
+
+def updated_from(path: Path, factory: str, dimension: int, delta: VectorDelta) -> VectorIndex | None:
+    """The last generation's vector index (its file, factory and dimension) with this generation's
+    changes, or None where a fresh build is due: no usable file, most of the index replaced, or a size its
+    lists were not trained for. At 10⁶ chunks a fresh build reads every vector and trains the inverted
+    file, minutes for one changed file."""
+    if delta.most_replaced or not path.exists():
+        return None
+    try:
+        index = VectorIndex.load(path, factory)
+    except RuntimeError:  # unreadable: the fresh build replaces it
+        return None
+    if index.dimension != dimension:
+        return None
+    return index.updated(delta.removed, delta.added_ids, delta.added, delta.count)
 
 
 def vector_file(index_dir: Path, generation: int) -> Path:
