@@ -154,18 +154,19 @@ class Store(StoreReads):
                     came.append((next_id, item.embed_hash))
                     next_id += 1
             self.put_meta("next_chunk_id", str(next_id))
-            count = self.chunk_count()
+            chunk_ids = np.fromiter((r[0] for r in db.execute("SELECT chunk_id FROM chunks ORDER BY chunk_id")),
+                                    dtype=np.int64)
 
             def everything() -> tuple[np.ndarray, np.ndarray]:
                 ids, vectors = self.chunk_vectors(model_key, dimension)
-                if len(ids) != count:
+                if not np.array_equal(ids, chunk_ids):
                     raise RuntimeError(NO_EMBEDDING)
                 return ids, vectors
 
             delta = VectorDelta(removed=np.array(left, dtype=np.int64),
                                 added_ids=np.array([i for i, _ in came], dtype=np.int64),
                                 added=self._vectors_of_hashes(model_key, dimension, [h for _, h in came]),
-                                count=count, everything=everything)
+                                ids=chunk_ids, everything=everything)
             manifest = manifest.model_copy(update={"vector_index": write_vectors(delta)})
             self.write_manifest(manifest)
             for key, value in (meta or {}).items():
@@ -214,19 +215,18 @@ class Store(StoreReads):
 
     # -- embeddings cache --------------------------------------------------------------
     def cached_hashes(self, model_key: str, hashes: Iterable[str]) -> set[str]:
+        return {row[0] for row in self._embedding_rows("text_hash", model_key, hashes)}
+
+    def _embedding_rows(self, columns: str, model_key: str, hashes: Iterable[str]) -> Iterable[tuple]:
+        """``columns`` of the cached embeddings of these texts, 500 hashes a query (SQLite's bound on
+        parameters)."""
         wanted = list(set(hashes))
-        found: set[str] = set()
         for start in range(0, len(wanted), 500):
             part = wanted[start : start + 500]
-            marks = ",".join("?" * len(part))
-            found.update(
-                row[0]
-                for row in self.db.execute(
-                    f"SELECT text_hash FROM embeddings WHERE model_key = ? AND text_hash IN ({marks})",
-                    [model_key, *part],
-                )
+            yield from self.db.execute(
+                f"SELECT {columns} FROM embeddings WHERE model_key = ? AND text_hash IN ({','.join('?' * len(part))})",
+                [model_key, *part],
             )
-        return found
 
     def put_embeddings(self, model_key: str, hashes: Sequence[str], vectors: np.ndarray) -> None:
         """Committed at once, so an interrupted run keeps what it embedded."""
@@ -236,14 +236,8 @@ class Store(StoreReads):
 
     def _vectors_of_hashes(self, model_key: str, dimension: int, hashes: Sequence[str]) -> np.ndarray:
         """The cached embeddings of these texts, in order; every one must be cached."""
-        found: dict[str, bytes] = {}
-        wanted = list(set(hashes))
-        for start in range(0, len(wanted), 500):
-            part = wanted[start : start + 500]
-            found.update(self.db.execute(
-                f"SELECT text_hash, vector FROM embeddings WHERE model_key = ? AND text_hash IN ({','.join('?' * len(part))})",
-                [model_key, *part]))
-        if len(found) != len(wanted):
+        found = dict(self._embedding_rows("text_hash, vector", model_key, hashes))
+        if len(found) != len(set(hashes)):
             raise RuntimeError(NO_EMBEDDING)
         return np.frombuffer(b"".join(found[h] for h in hashes), dtype="<f4").reshape(len(hashes), dimension)
 

@@ -44,14 +44,18 @@ _FILE = re.compile(r"^vectors-(\d+)\.faiss$")
 @dataclass(frozen=True)
 class VectorDelta:
     """What one generation changes in the vectors: the chunk ids that left, those that came with their
-    vectors, how many chunks the generation holds, and (read only when an index is built afresh) every
-    chunk's id and vector."""
+    vectors, the ids of every chunk the generation holds (sorted), and (read only when an index is built
+    afresh) every chunk's id and vector."""
 
     removed: np.ndarray
     added_ids: np.ndarray
     added: np.ndarray
-    count: int
+    ids: np.ndarray
     everything: Callable[[], tuple[np.ndarray, np.ndarray]]
+
+    @property
+    def count(self) -> int:
+        return len(self.ids)
 
     @property
     def most_replaced(self) -> bool:
@@ -100,10 +104,12 @@ class VectorIndex:
         else:
             ivf.set_direct_map_type(faiss.DirectMap.Hashtable)
 
-    def updated(self, removed: np.ndarray, added_ids: np.ndarray, added: np.ndarray, count: int) -> VectorIndex | None:
-        """This index with ``removed`` chunk ids taken out and ``added`` put in, when it can hold a
-        corpus of ``count`` vectors as well as a fresh build would (same kind, lists trained for a size
-        within ``IVF_RETRAIN_RATIO``); None when a generation must build afresh. Changes this index."""
+    def updated(self, delta: VectorDelta) -> VectorIndex | None:
+        """This index with the delta's chunks that left taken out and those that came put in, when it can
+        hold the generation as well as a fresh build would (same kind, lists trained for a size within
+        ``IVF_RETRAIN_RATIO``) and then holds exactly the generation's chunk ids (a damaged or stale file
+        does not carry on); None when a generation must build afresh. Changes this index."""
+        removed, added_ids, count = delta.removed, delta.added_ids, delta.count
         target = factory_for(count)
         if target == "IDMap2,Flat":
             if self.factory != target:
@@ -117,9 +123,9 @@ class VectorIndex:
         if len(removed):
             self.index.remove_ids(selector)
         if len(added_ids):
-            self.index.add_with_ids(np.ascontiguousarray(added, dtype=np.float32),
+            self.index.add_with_ids(np.ascontiguousarray(delta.added, dtype=np.float32),
                                     np.ascontiguousarray(added_ids, dtype=np.int64))
-        return self if self.count == count else None
+        return self if self.count == count and np.array_equal(np.sort(self.ids()), delta.ids) else None
 
     @property
     def count(self) -> int:
@@ -236,7 +242,7 @@ def updated_from(path: Path, factory: str, dimension: int, delta: VectorDelta) -
         return None
     if index.dimension != dimension:
         return None
-    return index.updated(delta.removed, delta.added_ids, delta.added, delta.count)
+    return index.updated(delta)
 
 
 def vector_file(index_dir: Path, generation: int) -> Path:
