@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import socket
 import subprocess
 import sys
 import time
@@ -74,3 +75,37 @@ def run_worker(script: str, *args: str) -> dict:
     if out.returncode != 0:
         sys.exit(f"worker {' '.join(args)} failed:\n{out.stderr}")
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+# A small parent for the measured process: a child's peak RSS counts what it inherited at fork, and a
+# benchmark's own process may hold the model.
+_MEASURED = ("import resource, subprocess, sys; code = subprocess.call(sys.argv[1:]); "
+             "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr); sys.exit(code)")
+
+
+def kb_command(*args: str, env: dict[str, str]) -> tuple[float, int, str]:
+    """(seconds, peak RSS in MB, output) of one `kb` process, as a user starts it."""
+    started = time.perf_counter()
+    ran = subprocess.run([sys.executable, "-c", _MEASURED, sys.executable, "-m", "kb", *args], env=env,
+                         check=False, capture_output=True, text=True)
+    seconds = time.perf_counter() - started
+    if ran.returncode not in (0, 1):
+        raise SystemExit(f"kb {' '.join(args)} failed ({ran.returncode}): {ran.stderr[-2000:]}")
+    return seconds, int(ran.stderr.strip().splitlines()[-1]) // 1024, ran.stdout
+
+
+def lite_server(folder: Path) -> tuple[subprocess.Popen, str]:
+    """A `milvus-lite server` process on a free port, as several kb readers share one: (process, uri)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    process = subprocess.Popen([sys.executable, "-m", "milvus_lite", "server", "--data-dir", str(folder),
+                                "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(300):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return process, f"http://127.0.0.1:{port}"
+        except OSError:
+            time.sleep(0.2)
+    process.kill()
+    raise SystemExit("Milvus Lite did not start")

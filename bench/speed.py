@@ -12,6 +12,13 @@
     python bench/speed.py             # 1,000 articles indexed; 308 dev queries on the full corpus
     python bench/speed.py --smoke     # 40 articles, 10 queries on a 300-article corpus (CI)
 
+`--cold-start` measures only the cold start, on an index already built (README's first command builds
+`index/`), with each process's peak RSS (targets: hybrid ≤ 1.5 s and ≤ 1.5× keyword, ≤ 600 MB). With
+`--before SRC` the same commands also run another checkout's `src` (git worktree add /tmp/before REV),
+alternating with this one, so that both see the same machine:
+
+    python bench/speed.py --cold-start --runs 7 --before /tmp/before/src
+
 The full-corpus index is the one `kb eval` / bench/quality.py cache under index/eval/ (built on
 first use: about 50 minutes). Each part runs in its own process so that its peak RSS is its own.
 """
@@ -115,6 +122,31 @@ def cold_start(index_dir: str, mode: str, runs: int, runtime: str) -> float:
     return statistics.median(seconds)
 
 
+def cold_starts(index_dir: Path, runs: int, sources: dict[str, str | None]) -> dict:
+    """Median seconds and peak RSS of `kb search` per source and mode, runs alternating between sources."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KB_")}
+    env.update(HF_HUB_OFFLINE="1", KB_INDEX_DIR=str(index_dir))
+    measured: dict[str, dict[str, list]] = {label: {"keyword": [], "hybrid": []} for label in sources}
+    for _ in range(runs):
+        for mode in ("keyword", "hybrid"):
+            for label, src in sources.items():
+                run_env = {**env, "PYTHONPATH": src} if src else env
+                seconds, rss, _ = _shared.kb_command("search", "哪些情形可以申请法律援助", "--mode", mode, "-k", "1",
+                                                     env=run_env)
+                measured[label][mode].append((seconds, rss))
+    return {label: {mode: {"s": statistics.median(s for s, _ in values), "rss_mb": max(r for _, r in values)}
+                    for mode, values in modes.items()} for label, modes in measured.items()}
+
+
+def print_cold_starts(results: dict, runs: int) -> None:
+    print(f"cold start of `kb search` (process start to its answer printed), median of {runs}; peak RSS")
+    for label, modes in results.items():
+        keyword, hybrid = modes["keyword"], modes["hybrid"]
+        print(f"  {label:<7} keyword {keyword['s']:.2f} s / {keyword['rss_mb']} MB   hybrid {hybrid['s']:.2f} s / "
+              f"{hybrid['rss_mb']} MB   hybrid / keyword {hybrid['s'] / keyword['s']:.2f}")
+    print("  targets: hybrid ≤ 1.5 s, ≤ 1.5× keyword, peak RSS ≤ 600 MB")
+
+
 def run_worker(*args: str) -> dict:
     return _shared.run_worker(str(SELF), "--worker", *args)
 
@@ -126,8 +158,19 @@ def main() -> None:
     parser.add_argument("--cold-runs", type=int, default=3)
     parser.add_argument("--json", type=Path)
     parser.add_argument("--smoke", action="store_true")
+    parser.add_argument("--cold-start", action="store_true", help="only the cold start, on --index-dir")
+    parser.add_argument("--index-dir", type=Path, default=_shared.ROOT / "index")
+    parser.add_argument("--runs", type=int, default=5, help="cold starts per mode (--cold-start)")
+    parser.add_argument("--before", help="another checkout's src folder, measured beside this one")
     parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.cold_start:
+        sources = {"now": None, **({"before": args.before} if args.before else {})}
+        results = cold_starts(args.index_dir, args.runs, sources)
+        print_cold_starts(results, args.runs)
+        if args.json:
+            args.json.write_text(json.dumps(results, indent=1))
+        return
     if args.worker:
         kind, *rest = args.worker
         result = index_worker(int(rest[0])) if kind == "index" else query_worker(rest[0], int(rest[1]), rest[2])

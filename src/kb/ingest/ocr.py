@@ -15,12 +15,13 @@ import contextvars
 import hashlib
 import json
 import logging
-import os
 import statistics
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+from kb.cache import cache_home, write_atomically
 
 MIN_CONFIDENCE = 0.6
 RENDER_DPI = 200
@@ -74,11 +75,8 @@ def read_pages(images: Callable[[int], object], pages: int, file_hash: str) -> l
             page = OcrPage(data["text"], data["confidence"])
         else:
             page = read_image(images(number))
-            cached.parent.mkdir(parents=True, exist_ok=True)
-            temp = cached.with_name(f".{cached.name}.{os.getpid()}.tmp")
-            temp.write_text(json.dumps({"text": page.text, "confidence": page.confidence}, ensure_ascii=False),
-                            encoding="utf-8")
-            os.replace(temp, cached)
+            write_atomically(cached, json.dumps({"text": page.text, "confidence": page.confidence},
+                                                ensure_ascii=False).encode("utf-8"))
         found.append(page)
         if report:
             report(number + 1, pages)
@@ -165,6 +163,6 @@ def _column_text(boxes: list[_Box]) -> str:
 
 
 def _cache_file(file_hash: str, page: int) -> Path:
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "kb" / "ocr"
+    base = cache_home() / "ocr"
     version = hashlib.sha256(f"{engine_version()}/{RENDER_DPI}".encode()).hexdigest()[:12]
     return base / version / f"{file_hash}-{page}.json"

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from kb.cache import cache_home
 from kb.hashing import file_sha256
 from kb.model.packed import PackedModel
 
@@ -45,8 +46,7 @@ def packed_model_path() -> Path:
 
 
 def default_cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "kb" / "models"
+    return cache_home() / "models"
 
 
 def materialize(cache_dir: Path | None = None, packed_path: Path | None = None) -> Path:

@@ -6,6 +6,8 @@ other model, and bf16 or GPUs."""
 from __future__ import annotations
 
 import contextlib
+import logging
+import sqlite3
 import threading
 import warnings
 from functools import cached_property
@@ -14,6 +16,9 @@ from typing import Protocol
 
 import numpy as np
 
+from kb.model.query_tokens import QueryTokenizer
+
+log = logging.getLogger(__name__)
 
 class Runtime(Protocol):
     name: str
@@ -44,6 +49,28 @@ class OnnxRuntime:
         return tokenizer
 
     @cached_property
+    def _lone_text_tokenizer(self) -> QueryTokenizer | None:
+        """A query's ids from its own pieces (kb.model.query_tokens): the 250,002-piece vocabulary is
+        read only by a process that embeds passages in batches. None where the piece table cannot be
+        made (a read-only cache): lone texts then take the whole tokenizer too."""
+        tokenizer = QueryTokenizer(self.folder / "tokenizer.json", self.max_tokens)
+        try:
+            tokenizer.encode("")  # makes or opens the piece table now
+        except (OSError, sqlite3.Error, ValueError) as exc:
+            log.warning("queries use the whole tokenizer: %s", exc)
+            return None
+        return tokenizer
+
+    def _token_ids(self, texts: list[str]) -> list[list[int]]:
+        if len(texts) == 1 and self._lone_text_tokenizer is not None:
+            try:
+                return [self._lone_text_tokenizer.encode(texts[0])]
+            except sqlite3.DatabaseError as exc:  # its file damaged under a running server: the whole one
+                log.warning("queries use the whole tokenizer from now on: %s", exc)
+                self.__dict__["_lone_text_tokenizer"] = None
+        return [encoding.ids for encoding in self._tokenizer.encode_batch(texts)]
+
+    @cached_property
     def _session(self):
         return self._open(threads=0)  # every core: batches of passages
 
@@ -65,21 +92,21 @@ class OnnxRuntime:
                                             providers=["CPUExecutionProvider"])
 
     def warm(self) -> None:
-        _ = self._query_session, self._tokenizer
+        _ = self._query_session, self._lone_text_tokenizer
 
     def encode(self, texts: list[str], batch_size: int) -> np.ndarray:
-        encodings = self._tokenizer.encode_batch(list(texts))
+        token_ids = self._token_ids(list(texts))
         # Length-sorted batches pad least; the rows go back to the input order at the end.
-        order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
+        order = sorted(range(len(texts)), key=lambda i: len(token_ids[i]))
         out = np.zeros((len(texts), 0), dtype=np.float32)
         rows: dict[int, np.ndarray] = {}
         for start in range(0, len(order), batch_size):
             batch = order[start : start + batch_size]
-            width = max(len(encodings[i].ids) for i in batch)
+            width = max(len(token_ids[i]) for i in batch)
             ids = np.ones((len(batch), width), dtype=np.int64)  # 1 is <pad> in XLM-R
             mask = np.zeros((len(batch), width), dtype=np.int64)
             for row, i in enumerate(batch):
-                tokens = encodings[i].ids
+                tokens = token_ids[i]
                 ids[row, : len(tokens)] = tokens
                 mask[row, : len(tokens)] = 1
             session = self._query_session if len(texts) == 1 else self._session
