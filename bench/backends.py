@@ -14,10 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -30,22 +27,6 @@ from kb.evaluate import documents_of, prepare, score
 from kb.milvus import connect, publish
 from kb.model.embedder import Embedder
 from kb.search import Searcher
-
-
-def _lite_server(folder: Path) -> tuple[subprocess.Popen, str]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    process = subprocess.Popen([sys.executable, "-m", "milvus_lite", "server", "--data-dir", str(folder),
-                                "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(300):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return process, f"http://127.0.0.1:{port}"
-        except OSError:
-            time.sleep(0.2)
-    process.kill()
-    raise SystemExit("Milvus Lite did not start")
 
 
 def quality_and_latency(judged_set, searcher: Searcher, label: str) -> list[dict]:
@@ -133,7 +114,7 @@ def main() -> None:
         folder = _shared.write_subset(Path(work.name) / "stard-smoke", 100, 10)
         args.vectors = args.vectors or 20_000
         args.index_dir = Path(work.name) / "index"
-    server, uri = _lite_server(Path(work.name) / "milvus")
+    server, uri = _shared.lite_server(Path(work.name) / "milvus")
     if args.no_stard:
         try:
             vectors = synthetic(uri, args.vectors)

@@ -5,7 +5,9 @@ size), built by `kb index`'s own pipeline, then searched, checked and re-indexed
 What is measured, per size: the build (and its embedding share), the index on disk, keyword / semantic /
 hybrid p50 and p95 for questions of common words (人民政府 matches a large share of the laws) and of rare
 ones, the catalogue and the 学习 tab's map, `kb check`, a one-file `kb index`, and the peak RSS of a
-`kb search` process.
+`kb search` process. Beside the local backend, the same index published to a `milvus-lite server`
+(--no-milvus leaves it out): the first publish, p50/p95 per mode, recall@10 of Milvus's vector index
+against the local exact search, and the publish of the one-file change.
 
 The passages' vectors are not the model's: embedding 10⁵ chunks takes this 2-core machine about two
 hours (bench/RESULTS.md, embedding speed). Each passage gets a vector drawn near the real embedding of one
@@ -24,8 +26,6 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 import zlib
@@ -36,8 +36,10 @@ import numpy as np
 
 from kb.config import Settings
 from kb.index.indexer import index_paths
+from kb.milvus import publish
 from kb.model.embedder import Embedder
 from kb.search import Searcher
+from kb.search.backend import Scope
 
 ROOT = _shared.ROOT
 LAWS = ROOT.parent / "shared" / "data" / "lawrefbook_laws"
@@ -101,28 +103,47 @@ def timings(searcher: Searcher, questions: list[str], mode: str, repeats: int) -
     return statistics.median(seconds) * 1000, float(np.percentile(seconds, 95)) * 1000
 
 
-# A small parent for the measured process: a child's peak RSS counts what it inherited at fork, and this
-# bench's own process holds the model.
-_MEASURED = ("import resource, subprocess, sys; code = subprocess.call(sys.argv[1:]); "
-             "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr); sys.exit(code)")
-
-
-def kb_command(*args: str, env: dict[str, str]) -> tuple[float, int, str]:
-    """(seconds, peak RSS in MB, output) of one `kb` process, as a user starts it."""
-    started = time.perf_counter()
-    ran = subprocess.run([sys.executable, "-c", _MEASURED, str(Path(sys.executable).parent / "kb"), *args], env=env, check=False,
-                         capture_output=True, text=True)
-    seconds = time.perf_counter() - started
-    if ran.returncode not in (0, 1):
-        raise SystemExit(f"kb {' '.join(args)} failed ({ran.returncode}): {ran.stderr[-2000:]}")
-    return seconds, int(ran.stderr.strip().splitlines()[-1]) // 1024, ran.stdout
-
-
 def directory_mb(path: Path) -> float:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 1e6
 
 
-def run(chunks: int, work: Path, repeats: int) -> dict:
+def recall_at_10(local: Searcher, milvus: Searcher, vectors: np.ndarray) -> float:
+    """Share of the exact top 10 (local FAISS, exact below its IVF size) that Milvus's index finds."""
+    found = []
+    for vector in vectors:
+        exact = {i for i, _ in local.backend.dense(vector, 10, Scope())}
+        approximate = {i for i, _ in milvus.backend.dense(vector, 10, Scope())}
+        found.append(len(exact & approximate) / max(len(exact), 1))
+    return float(np.mean(found))
+
+
+def milvus_side(settings: Settings, real: Embedder, work: Path, repeats: int, uri: str) -> dict:
+    """The index as Milvus Lite serves it to a reader with no index folder."""
+    remote = settings.model_copy(update={"search_backend": "milvus", "milvus_uri": uri})
+    report = publish(remote)
+    figures = {"milvus_publish_s": report.seconds}
+    local = Searcher(settings, real)
+    milvus = Searcher(remote.model_copy(update={"index_dir": work / "no-index-here"}), real)
+    try:
+        milvus.warm()
+        figures["milvus_vector_index"] = milvus.backend.vector_index()
+        for mode in ("keyword", "semantic", "hybrid"):
+            for name, questions in (("common", COMMON), ("rare", RARE)):
+                figures[f"milvus_{mode}_{name}_p50_ms"], figures[f"milvus_{mode}_{name}_p95_ms"] = timings(
+                    milvus, questions, mode, repeats)
+        # The questions, and passages' own vectors as questions (they sit in the corpus's clusters).
+        rows = local.backend.rows(list(range(1, local.passage_count(), max(1, local.passage_count() // 100))))
+        vectors = [real.embed_query(q) for q in COMMON + RARE]
+        vectors += [v for v in local.backend.vectors_of(list(rows)).values()]
+        figures["milvus_recall_at_10"] = recall_at_10(local, milvus, np.array(vectors))
+        figures["milvus_recall_queries"] = len(vectors)
+    finally:
+        local.close()
+        milvus.close()
+    return figures
+
+
+def run(chunks: int, work: Path, repeats: int, uri: str | None) -> dict:
     corpus, index = work / "corpus", work / "index"
     files, copies = write_corpus(corpus, chunks)
     settings = Settings(corpus_dir=corpus, index_dir=index)
@@ -155,15 +176,21 @@ def run(chunks: int, work: Path, repeats: int) -> dict:
 
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "KB_INDEX_DIR": str(index), "KB_CORPUS_DIR": str(corpus)}
     for mode in ("keyword", "hybrid"):
-        figures[f"kb_search_{mode}_s"], figures[f"kb_search_{mode}_rss_mb"], _ = kb_command(
+        figures[f"kb_search_{mode}_s"], figures[f"kb_search_{mode}_rss_mb"], _ = _shared.kb_command(
             "search", COMMON[0], "--mode", mode, env=env)
-    figures["kb_check_s"], figures["kb_check_rss_mb"], _ = kb_command("check", env=env)
+    figures["kb_check_s"], figures["kb_check_rss_mb"], _ = _shared.kb_command("check", env=env)
+    if uri:
+        figures.update(milvus_side(settings, real, work, repeats, uri))
     # One file changed, indexed through kb's pipeline again (the drawn vectors, as the build).
     changed = next((corpus / "laws" / "scale").rglob("*.md"))
     changed.write_text(changed.read_text(encoding="utf-8") + "\n\n本法自公布之日起施行。\n", encoding="utf-8")
     started = time.perf_counter()
     index_paths(settings, embedder=drawn)
     figures["one_file_index_s"] = time.perf_counter() - started
+    if uri:  # and its publish: only the changed file's chunks and terms
+        published = publish(settings.model_copy(update={"search_backend": "milvus", "milvus_uri": uri}))
+        figures["milvus_one_file_publish_s"] = published.seconds
+        figures["milvus_one_file_added_removed"] = f"{published.added}/{published.removed}"
     return figures
 
 
@@ -172,6 +199,7 @@ def main() -> None:
     parser.add_argument("--chunks", type=int, nargs="+", default=[100_000])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--json", type=Path, help="also write every figure here")
+    parser.add_argument("--no-milvus", action="store_true", help="the local backend only")
     parser.add_argument("--smoke", action="store_true")
     args = parser.parse_args()
     if args.smoke:
@@ -179,7 +207,13 @@ def main() -> None:
     results = {}
     for size in args.chunks:  # each size printed when done: a 10⁶ run takes long
         with tempfile.TemporaryDirectory() as work:
-            figures = results[size] = run(size, Path(work), args.repeats)
+            server, uri = _shared.lite_server(Path(work) / "milvus") if not args.no_milvus else (None, None)
+            try:
+                figures = results[size] = run(size, Path(work), args.repeats, uri)
+            finally:
+                if server:
+                    server.terminate()
+                    server.wait(timeout=120)
         print(f"\n{figures['chunks']} chunks ({figures['files']} files, {figures['copies']} of them copies under "
               f"another title); vectors drawn near real ones", flush=True)
         for name, value in figures.items():

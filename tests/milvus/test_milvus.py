@@ -163,6 +163,65 @@ def test_a_reader_never_sees_half_a_generation(seed_index, tmp_path, lite_server
     print(f"\n{len(answers)} searches during the publish, 0 errors")
 
 
+def test_a_publish_writes_only_what_changed(seed_index, tmp_path, embedder):
+    """Generation 2 adds one document and removes another: Milvus gets those chunks and term counts
+    only, a reader still on generation 1 keeps every row it had, and generation 3 forgets what
+    generation 2 retired. An earlier kb's layout (a chunk collection per generation) is published afresh."""
+    from kb.office.indexing import index_files
+
+    writer = _milvus(_copy_index(seed_index, tmp_path), str(tmp_path / "lite" / "kb"))
+    client = connect(writer)
+    client.create_collection("kb_g7", dimension=4)  # what an earlier kb left: its alias names a chunk collection
+    client.create_alias(collection_name="kb_g7", alias="kb")
+    client.close()
+    first = publish(writer)
+    store = Store(writer.index_dir, create=False)
+    total = store.chunk_count()
+    assert (first.added, first.removed, first.chunks) == (total, 0, total)
+    assert first.dropped == []  # kept for an earlier kb's readers until the next publish
+    old_reader = Searcher(writer.model_copy(update={"index_dir": tmp_path / "none"}), embedder)
+    gone = next(p for p in writer.corpus_dir.rglob("*.md") if p.name.startswith("人民调解法"))
+    gone_ids = {row[0] for row in store.db.execute("SELECT chunk_id FROM chunks WHERE doc_id = ?",
+                                                    (gone.relative_to(writer.corpus_dir).as_posix(),))}
+    store.close()
+    assert gone_ids
+    gone.unlink()
+    (writer.corpus_dir / "冰城社区议事会.md").write_text(NEW_PRACTICE, encoding="utf-8")
+    with old_reader.backend.snapshot():  # a search that began before the switch: generation 1, whole
+        second = index_files(writer, embedder=embedder).published
+        assert old_reader.backend.generation == 1
+        assert set(old_reader.backend.rows(sorted(gone_ids))) == gone_ids
+    store = Store(writer.index_dir, create=False)
+    new_ids = {row[0] for row in store.db.execute("SELECT chunk_id FROM chunks WHERE doc_id = '冰城社区议事会.md'")}
+    assert (second.added, second.removed, second.chunks) == (len(new_ids), len(gone_ids), store.chunk_count())
+    assert second.dropped == ["kb_g7"]
+
+    client = connect(writer)
+    chunks = {row["chunk_id"]: (row["born"], row["died"]) for row in
+              client.query("kb_chunks", filter="chunk_id >= 0", output_fields=["chunk_id", "born", "died"],
+                           limit=16384)}
+    assert {i for i, (born, _) in chunks.items() if born == 2} == new_ids
+    assert {i for i, (_, died) in chunks.items() if died == 2} == gone_ids
+    new_reader = Searcher(writer.model_copy(update={"index_dir": tmp_path / "none"}), embedder)
+    assert new_reader.generation == 2 and not new_reader.backend.rows(sorted(gone_ids))
+    vocabulary = store.vocabulary()
+    sample = ["人民调解", "议事会", "委员", "停车"]
+    assert new_reader.backend.document_frequencies(sample) == {t: vocabulary.get(t, 0) for t in sample}
+    assert new_reader.search("社区停车难怎么协商", k=3).hits[0].doc_id == "冰城社区议事会.md"
+
+    (writer.corpus_dir / "冰城社区议事会.md").unlink()
+    third = index_files(writer, embedder=embedder).published
+    assert (third.added, third.removed) == (0, len(new_ids))
+    left = {row["chunk_id"] for row in client.query("kb_chunks", filter="chunk_id >= 0", output_fields=["chunk_id"],
+                                                    limit=16384)}
+    assert not left & gone_ids and new_ids <= left  # retired at 2: forgotten; retired at 3: kept for 2's readers
+    assert sorted(c for c in client.list_collections() if c.startswith("kb_g")) == ["kb_g2_meta", "kb_g3_meta"]
+    store.close()
+    client.close()
+    old_reader.close()
+    new_reader.close()
+
+
 def test_readers_reload_after_milvus_restarts(seed_index, tmp_path, embedder):
     process, uri = _start_lite(tmp_path / "milvus")
     try:
@@ -209,19 +268,23 @@ def test_kill_during_publish_then_kb_index_finishes_it(bundled_index, tmp_path, 
     client = connect(settings)
     process = _run_kb("index", env=env)
     deadline = time.monotonic() + 300
-    while "kb_g2" not in client.list_collections() and process.poll() is None and time.monotonic() < deadline:
+    born_in_2 = []
+    while not born_in_2 and process.poll() is None and time.monotonic() < deadline:
+        born_in_2 = client.query("kb_chunks", filter="born == 2", output_fields=["chunk_id"], limit=1)
         time.sleep(0.02)
-    time.sleep(0.5)  # some rows written
-    process.send_signal(signal.SIGKILL)
+    process.send_signal(signal.SIGKILL)  # some rows of generation 2 written, the alias not yet moved
     process.wait()
-    assert client.describe_alias("kb")["collection_name"] == "kb_g1", "the kill came after the switch"
+    assert client.describe_alias("kb")["collection_name"] == "kb_g1_meta", "the kill came after the switch"
     assert Searcher(settings).search("社区停车难怎么协商", k=3).generation == 1
 
     finished = kb("index", index_dir=settings.index_dir, env_extra={
         "KB_CORPUS_DIR": str(settings.corpus_dir), "KB_SEARCH_BACKEND": "milvus", "KB_MILVUS_URI": lite_server})
     assert "published generation 2" in finished.stderr
-    assert client.describe_alias("kb")["collection_name"] == "kb_g2"
-    assert sorted(client.list_collections()) == ["kb_g1", "kb_g1_meta", "kb_g2", "kb_g2_meta"]
+    assert client.describe_alias("kb")["collection_name"] == "kb_g2_meta"
+    assert sorted(client.list_collections()) == ["kb_chunks", "kb_g1_meta", "kb_g2_meta", "kb_terms"]
+    assert len(client.query("kb_chunks", filter="born == 2", output_fields=["chunk_id"], limit=100)) == len(
+        Store(settings.index_dir, create=False).db.execute(
+            "SELECT chunk_id FROM chunks WHERE doc_id = '冰城社区议事会.md'").fetchall())
     hits = Searcher(settings.model_copy(update={"index_dir": tmp_path / "none"})).search("社区停车难怎么协商", k=3).hits
     assert any(h.doc_id == "冰城社区议事会.md" for h in hits)
     again = kb("index", index_dir=settings.index_dir, env_extra={

@@ -71,8 +71,9 @@ def _milvus_at(settings) -> str:
 def _say_published(settings, published) -> None:
     where = _milvus_at(settings)
     if published.published:
-        click.echo(say("published generation {generation} to {where}: {chunks} chunks in {seconds:.1f} s",
-                       generation=published.generation, where=where, chunks=published.chunks,
+        click.echo(say("published generation {generation} to {where}: {added} chunks added, {removed} retired, "
+                       "{chunks} served, in {seconds:.1f} s", generation=published.generation, where=where,
+                       added=published.added, removed=published.removed, chunks=published.chunks,
                        seconds=published.seconds), err=True)
     else:
         click.echo(say("{where} already serves generation {generation}", where=where,

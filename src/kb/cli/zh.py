@@ -37,8 +37,10 @@ MESSAGES: dict[str, str] = {
     "searching (keyword)": "检索（关键词）",
     "searching (hybrid)": "检索（混合）",
     "Milvus at {uri} ({collection})": "Milvus（{uri}，集合 {collection}）",
-    "published generation {generation} to {where}: {chunks} chunks in {seconds:.1f} s":
-        "已把第 {generation} 版索引发布到 {where}：{chunks} 段，用时 {seconds:.1f} 秒",
+    "published generation {generation} to {where}: {added} chunks added, {removed} retired, {chunks} served, "
+    "in {seconds:.1f} s":
+        "已把第 {generation} 版索引发布到 {where}：新增 {added} 段，撤下 {removed} 段，共提供 {chunks} 段，"
+        "用时 {seconds:.1f} 秒",
     "{where} already serves generation {generation}": "{where} 已在提供第 {generation} 版索引",
     # kb search and kb show
     "give a QUERY or --queries FILE (not both)": "请给出一个问题（QUERY）或 --queries 文件（二者选一）",

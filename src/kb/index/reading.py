@@ -70,6 +70,11 @@ class StoreReads:
         where = " AND ".join(clauses)
         return f"SELECT c.chunk_id FROM chunks c JOIN documents d ON d.doc_id = c.doc_id WHERE {where}", params
 
+    def chunk_ids(self) -> np.ndarray:
+        """Every chunk id of the generation, ascending."""
+        return np.fromiter((r[0] for r in self.db.execute("SELECT chunk_id FROM chunks ORDER BY chunk_id")),
+                           dtype=np.int64)
+
     def chunk_ids_for(self, allowed_sql: tuple[str, list]) -> np.ndarray:
         return np.array([r[0] for r in self.db.execute(*allowed_sql)], dtype=np.int64)
 

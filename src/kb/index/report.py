@@ -39,7 +39,9 @@ class PublishReport(BaseModel):
 
     generation: int
     published: bool  # False: the backend already served this generation
-    chunks: int = 0
+    chunks: int = 0  # what the generation serves
+    added: int = 0  # chunks written by this publish
+    removed: int = 0  # chunks it retired
     seconds: float = 0.0
     dropped: list[str] = []
 

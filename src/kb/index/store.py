@@ -154,8 +154,7 @@ class Store(StoreReads):
                     came.append((next_id, item.embed_hash))
                     next_id += 1
             self.put_meta("next_chunk_id", str(next_id))
-            chunk_ids = np.fromiter((r[0] for r in db.execute("SELECT chunk_id FROM chunks ORDER BY chunk_id")),
-                                    dtype=np.int64)
+            chunk_ids = self.chunk_ids()
 
             def everything() -> tuple[np.ndarray, np.ndarray]:
                 ids, vectors = self.chunk_vectors(model_key, dimension)
@@ -241,13 +240,20 @@ class Store(StoreReads):
             raise RuntimeError(NO_EMBEDDING)
         return np.frombuffer(b"".join(found[h] for h in hashes), dtype="<f4").reshape(len(hashes), dimension)
 
-    def chunk_vectors(self, model_key: str, dimension: int) -> tuple[np.ndarray, np.ndarray]:
-        """(chunk ids, vectors) of every chunk, in chunk id order."""
-        rows = self.db.execute(
-            "SELECT c.chunk_id, e.vector FROM chunks c JOIN embeddings e "
-            "ON e.model_key = ? AND e.text_hash = c.embed_hash ORDER BY c.chunk_id",
-            (model_key,),
-        ).fetchall()
+    def chunk_vectors(self, model_key: str, dimension: int,
+                      chunk_ids: Sequence[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(chunk ids, vectors) of every chunk, or of those of ``chunk_ids`` that exist, in chunk id order."""
+        sql = ("SELECT c.chunk_id, e.vector FROM chunks c JOIN embeddings e "
+               "ON e.model_key = ? AND e.text_hash = c.embed_hash")
+        if chunk_ids is None:
+            rows = self.db.execute(sql + " ORDER BY c.chunk_id", (model_key,)).fetchall()
+        else:
+            wanted = sorted({int(i) for i in chunk_ids})
+            rows = []
+            for start in range(0, len(wanted), 500):
+                part = wanted[start : start + 500]
+                rows += self.db.execute(sql + f" WHERE c.chunk_id IN ({','.join('?' * len(part))}) ORDER BY c.chunk_id",
+                                        [model_key, *part]).fetchall()
         ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
         vectors = np.frombuffer(b"".join(r[1] for r in rows), dtype="<f4").reshape(len(rows), dimension)
         return ids, vectors

@@ -38,6 +38,8 @@ IVF_RETRAIN_RATIO = 2.0
 EXACT_SUBSET_MAX = 20_000
 # Indexes built by earlier versions of kb past 200k vectors; still read and searched.
 HNSW_EF_SEARCH = 128
+# How many vectors (the lowest chunk ids) the corpus's mean direction is taken from, here and in Milvus.
+MEAN_SAMPLE = 20_000
 _FILE = re.compile(r"^vectors-(\d+)\.faiss$")
 
 
@@ -135,7 +137,7 @@ class VectorIndex:
     def dimension(self) -> int:
         return self.index.d
 
-    def mean(self, sample: int = 20_000) -> np.ndarray:
+    def mean(self, sample: int = MEAN_SAMPLE) -> np.ndarray:
         """The mean of (up to ``sample``) stored vectors: the direction every text of the corpus
         shares, which the relevance floor removes before comparing a query with a passage."""
         count = min(self.count, sample)

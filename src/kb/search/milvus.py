@@ -1,6 +1,7 @@
 """The reader's side: a search backend over the collections `kb index` published, with no local
-files. Dense and BM25 retrieval and filters run in Milvus; what a searcher needs once per generation
-comes from the generation's meta collection."""
+files. Dense and BM25 retrieval and filters run in Milvus over the rows the live generation serves
+(kb.milvus.collections); what a searcher needs once per generation comes from the generation's meta
+collection, and a question's term counts from the term collection."""
 
 from __future__ import annotations
 
@@ -13,12 +14,17 @@ import numpy as np
 
 from kb.config import Settings
 from kb.milvus.collections import (
-    META_SUFFIX,
     ROW_FIELDS,
-    MilvusError,
+    chunk_collection,
     connect,
     filter_expression,
+    generation_of,
     live_collection,
+    quoted,
+    read_meta,
+    served_in,
+    term_collection,
+    vector_search_params,
 )
 from kb.practices import Catalogue
 from kb.records import IndexManifest
@@ -34,7 +40,9 @@ class MilvusBackend:
     def __init__(self, settings: Settings):
         self.settings = settings
         self.client = connect(settings)
-        self.collection: str | None = None
+        self.chunks, self.terms = chunk_collection(settings), term_collection(settings)
+        self.collection: str | None = None  # the live generation's meta collection
+        self.generation = -1
         self._checked = 0.0
         self._pinned = False
         self.damage: str | None = None  # Milvus keeps the vectors: no local file here to be damaged
@@ -50,11 +58,16 @@ class MilvusBackend:
                              f"{self.settings.milvus_collection!r}: run `kb index` with search_backend = milvus")
         if live == self.collection:
             return False
-        for name in (live, live + META_SUFFIX):
+        generation = generation_of(live)
+        if generation is None:
+            raise QueryError(f"{live} at {self.settings.milvus_uri} was published by an earlier kb (a collection "
+                             "per generation): run `kb index` on the indexer once to publish it again")
+        for name in (self.chunks, self.terms, live):
             self._load(name)
-        meta = self._meta(live + META_SUFFIX)
+        meta = read_meta(self.client, live)
         self.manifest = IndexManifest.model_validate(meta["manifest"])
         self._meta_values = meta
+        self.generation = generation
         self.collection = live
         return True
 
@@ -65,14 +78,9 @@ class MilvusBackend:
         if self.client.get_load_state(name).get("state") != LoadState.Loaded:
             self.client.load_collection(name)
 
-    def _meta(self, name: str) -> dict:
-        parts: dict[str, list[tuple[str, str]]] = {}
-        for row in self.client.query(name, filter='key != ""', output_fields=["key", "value"]):
-            key, index = row["key"].rsplit("/", 1)
-            parts.setdefault(key, []).append((index, row["value"]))
-        if "manifest" not in parts:
-            raise MilvusError(f"{name} is incomplete (a publish died half-way?); run `kb index` to publish again")
-        return {key: json.loads("".join(value for _, value in sorted(chunks))) for key, chunks in parts.items()}
+    def _served(self, expression: str = "") -> str:
+        """``expression`` over the chunks the pinned generation serves."""
+        return " and ".join(filter(None, [served_in(self.generation), expression]))
 
     @contextlib.contextmanager
     def snapshot(self):
@@ -89,38 +97,45 @@ class MilvusBackend:
             self._pinned = False
 
     # -- retrieval -------------------------------------------------------------------------
-    def _search(self, data, field: str, metric: str, depth: int, scope: Scope) -> list[tuple[int, float]]:
+    def _search(self, data, field: str, params: dict, depth: int, scope: Scope,
+                fields: list[str]) -> list[dict]:
         try:
-            expression = filter_expression(scope.filters, scope.within)
+            expression = filter_expression(scope.filters, scope.within, self.generation)
         except ValueError as exc:
             raise QueryError(str(exc)) from exc
-        found = self.client.search(self.collection, data=[data], anns_field=field, limit=depth, filter=expression,
-                                   output_fields=[], search_params={"metric_type": metric})
-        return [(int(hit["chunk_id"] if "chunk_id" in hit else hit["id"]), float(hit["distance"])) for hit in found[0]]
+        found = self.client.search(self.chunks, data=[data], anns_field=field, limit=depth, filter=expression,
+                                   output_fields=fields, search_params=params)
+        return found[0]
+
+    @staticmethod
+    def _scored(hits: list[dict]) -> list[tuple[int, float]]:
+        return [(int(hit["chunk_id"] if "chunk_id" in hit else hit["id"]), float(hit["distance"])) for hit in hits]
 
     def dense(self, query_vector: np.ndarray, depth: int, scope: Scope) -> list[tuple[int, float]]:
-        found = self._search([float(x) for x in np.asarray(query_vector).ravel()], "vector", "IP", depth, scope)
+        params = vector_search_params(self.vector_index(), depth)
+        found = self._scored(self._search([float(x) for x in np.asarray(query_vector).ravel()], "vector", params,
+                                          depth, scope, []))
         # Equal scores (the same text in two documents) in chunk id order: Milvus leaves their order open.
         return sorted(found, key=lambda item: (-item[1], item[0]))
 
     def keyword(self, tokens: list[str], depth: int, scope: Scope) -> list[tuple[int, float]]:
-        """Milvus finds the candidates by its BM25; kb scores them by FTS5's BM25 (Milvus's IDF is
-        another), so that keyword and hybrid rankings are the local backend's."""
-        candidates = self._search(" ".join(tokens), "sparse", "BM25", depth, scope)
-        texts = self._by_id([chunk_id for chunk_id, _ in candidates], ["search_text"])
+        """Milvus finds the candidates, with their keyword text, by its BM25; kb scores them by FTS5's
+        BM25 (Milvus's IDF is another), so that keyword and hybrid rankings are the local backend's."""
+        hits = self._search(" ".join(tokens), "sparse", {"metric_type": "BM25"}, depth, scope, ["search_text"])
         terms = list(dict.fromkeys(tokens))[:MAX_QUERY_TERMS]
+        frequencies = self.document_frequencies(terms)
         meta = self._meta_values
-        scored = [(chunk_id, fts5_bm25(terms, texts[chunk_id]["search_text"], meta["frequencies"], meta["passages"],
+        scored = [(chunk_id, fts5_bm25(terms, hit["entity"]["search_text"], frequencies, meta["passages"],
                                        meta["average_tokens"]))
-                  for chunk_id, _ in candidates if chunk_id in texts]
+                  for (chunk_id, _), hit in zip(self._scored(hits), hits)]
         return sorted(scored, key=lambda item: (-item[1], item[0]))
 
     def literal(self, needle: str, depth: int, scope: Scope) -> list[tuple[int, float]]:
         """Chunks containing ``needle`` literally, most occurrences first (as the local backend)."""
         escaped = needle.replace("\\", "\\\\").replace('"', '\\"').replace("%", "\\%").replace("_", "\\_")
-        expression = " and ".join(filter(None, [f'text like "%{escaped}%"',
-                                                filter_expression(scope.filters, scope.within)]))
-        rows = self.client.query(self.collection, filter=expression, output_fields=["chunk_id", "context", "text"],
+        expression = " and ".join([f'text like "%{escaped}%"',
+                                   filter_expression(scope.filters, scope.within, self.generation)])
+        rows = self.client.query(self.chunks, filter=expression, output_fields=["chunk_id", "context", "text"],
                                  limit=depth * 4)
         counted = [(int(r["chunk_id"]), float((r["context"] + r["text"]).count(needle))) for r in rows]
         return sorted(counted, key=lambda item: (-item[1], item[0]))[:depth]
@@ -130,7 +145,8 @@ class MilvusBackend:
         ids = sorted({int(i) for i in chunk_ids})
         if not ids:
             return {}
-        rows = self.client.query(self.collection, filter=f"chunk_id in {ids}", output_fields=["chunk_id", *fields])
+        rows = self.client.query(self.chunks, filter=self._served(f"chunk_id in {ids}"),
+                                 output_fields=["chunk_id", *fields])
         return {int(row["chunk_id"]): row for row in rows}
 
     def rows(self, chunk_ids: Sequence[int]) -> dict[int, dict]:
@@ -152,8 +168,15 @@ class MilvusBackend:
         return self.vectors_of([chunk_id]).get(int(chunk_id))
 
     def document_frequencies(self, terms: list[str]) -> dict[str, int]:
-        frequencies = self._meta_values["frequencies"]
-        return {term: frequencies.get(term, 0) for term in dict.fromkeys(terms)}
+        wanted = list(dict.fromkeys(terms))
+        found = {row["term"]: int(row["frequency"]) for row in self.client.query(
+            self.terms, filter=self._served(f"term in {quoted(wanted)}"), output_fields=["term", "frequency"])
+        } if wanted else {}
+        return {term: found.get(term, 0) for term in wanted}
+
+    def vector_index(self) -> str:
+        """The index type of the chunks' vectors (FLAT or HNSW, by size: kb.milvus.collections.vector_index)."""
+        return self._meta_values.get("vector_index", "FLAT")
 
     def passage_count(self) -> int:
         return self._meta_values["passages"]
@@ -184,9 +207,9 @@ class MilvusBackend:
         if row is None:
             return []
         document = json.dumps(row["doc_id"], ensure_ascii=False)
-        rows = self.client.query(self.collection, output_fields=["chunk_id", "ordinal"],
-                                 filter=f"doc_id == {document} and ordinal >= {row['ordinal'] - before}"
-                                        f" and ordinal <= {row['ordinal'] + after}")
+        rows = self.client.query(self.chunks, output_fields=["chunk_id", "ordinal"],
+                                 filter=self._served(f"doc_id == {document} and ordinal >= {row['ordinal'] - before}"
+                                                     f" and ordinal <= {row['ordinal'] + after}"))
         return [int(r["chunk_id"]) for r in sorted(rows, key=lambda r: r["ordinal"])]
 
     def section_text(self, chunk_id: int) -> str:
@@ -196,9 +219,9 @@ class MilvusBackend:
         if row is None:
             return ""
         rows = self.client.query(
-            self.collection, output_fields=["start", "end", "text"],
-            filter=f"doc_id == {json.dumps(row['doc_id'], ensure_ascii=False)} and "
-                   f"heading_path == {json.dumps(row['heading_path'], ensure_ascii=False)}")
+            self.chunks, output_fields=["start", "end", "text"],
+            filter=self._served(f"doc_id == {json.dumps(row['doc_id'], ensure_ascii=False)} and "
+                                f"heading_path == {json.dumps(row['heading_path'], ensure_ascii=False)}"))
         text, reached = [], None
         for part in sorted(rows, key=lambda r: r["start"]):
             if reached is None or part["start"] >= reached:
