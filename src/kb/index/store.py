@@ -243,7 +243,9 @@ class Store(StoreReads):
     def chunk_vectors(self, model_key: str, dimension: int,
                       chunk_ids: Sequence[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(chunk ids, vectors) of every chunk, or of those of ``chunk_ids`` that exist, in chunk id order."""
-        sql = ("SELECT c.chunk_id, e.vector FROM chunks c JOIN embeddings e "
+        # CROSS JOIN keeps chunks the outer table: left to itself, SQLite's planner walks every embedding of
+        # the model and looks each up in chunks (19 s for 500 ids at 10⁵ chunks, against 0.02 s this way).
+        sql = ("SELECT c.chunk_id, e.vector FROM chunks c CROSS JOIN embeddings e "
                "ON e.model_key = ? AND e.text_hash = c.embed_hash")
         if chunk_ids is None:
             rows = self.db.execute(sql + " ORDER BY c.chunk_id", (model_key,)).fetchall()
