@@ -82,6 +82,12 @@ class MilvusBackend:
         """``expression`` over the chunks the pinned generation serves."""
         return " and ".join(filter(None, [served_in(self.generation), expression]))
 
+    def _served_rows(self, rows: list[dict]) -> list[dict]:
+        """The rows of a lookup by key that the pinned generation serves. A lookup by primary key or an
+        indexed field filters here, not in its expression: a range condition beside the key makes
+        Milvus Lite test every row (0.005 s for 100 ids at 10⁵ rows becomes 0.15 s)."""
+        return [row for row in rows if row["born"] <= self.generation < row["died"]]
+
     @contextlib.contextmanager
     def snapshot(self):
         """Every read inside goes to the collection that was live when it began, even if a publish
@@ -145,9 +151,9 @@ class MilvusBackend:
         ids = sorted({int(i) for i in chunk_ids})
         if not ids:
             return {}
-        rows = self.client.query(self.chunks, filter=self._served(f"chunk_id in {ids}"),
-                                 output_fields=["chunk_id", *fields])
-        return {int(row["chunk_id"]): row for row in rows}
+        rows = self.client.query(self.chunks, filter=f"chunk_id in {ids}", output_fields=["chunk_id", "born", "died",
+                                                                                          *fields])
+        return {int(row["chunk_id"]): row for row in self._served_rows(rows)}
 
     def rows(self, chunk_ids: Sequence[int]) -> dict[int, dict]:
         rows = self._by_id(chunk_ids, ROW_FIELDS)
@@ -169,9 +175,11 @@ class MilvusBackend:
 
     def document_frequencies(self, terms: list[str]) -> dict[str, int]:
         wanted = list(dict.fromkeys(terms))
-        found = {row["term"]: int(row["frequency"]) for row in self.client.query(
-            self.terms, filter=self._served(f"term in {quoted(wanted)}"), output_fields=["term", "frequency"])
-        } if wanted else {}
+        if not wanted:
+            return {}
+        rows = self.client.query(self.terms, filter=f"term in {quoted(wanted)}",
+                                 output_fields=["term", "frequency", "born", "died"])
+        found = {row["term"]: int(row["frequency"]) for row in self._served_rows(rows)}
         return {term: found.get(term, 0) for term in wanted}
 
     def vector_index(self) -> str:
