@@ -31,7 +31,6 @@ from kb.milvus.collections import (
     meta_collection,
     quoted,
     read_meta,
-    served_in,
     split_json,
     term_collection,
     vector_index,
@@ -233,10 +232,11 @@ def _publish_terms(client, name: str, frequencies: dict[str, int], served: int |
     terms = list(frequencies)
     for start in range(0, len(terms) if served is not None else 0, BATCH):
         batch = terms[start : start + BATCH]
-        for row in client.query(name, filter=f"{served_in(served)} and term in {quoted(batch)}",
-                                output_fields=["key", "term", "frequency"], limit=len(batch),
+        for row in client.query(name, filter=f"term in {quoted(batch)}", output_fields=["key", "term", "frequency",
+                                                                                      "born", "died"],
                                 consistency_level="Session"):
-            current[row["term"]] = (row["key"], int(row["frequency"]))
+            if row["born"] <= served < row["died"]:  # filtered here: see MilvusBackend._served_rows
+                current[row["term"]] = (row["key"], int(row["frequency"]))
     changed = [(term, count) for term, count in frequencies.items()
                if count and current.get(term, ("", 0))[1] != count]
     _retire(client, name, "key", [key for term, (key, count) in current.items() if frequencies[term] != count],
