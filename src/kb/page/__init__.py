@@ -46,10 +46,15 @@ def main() -> None:
         build_first_index(settings, loader)
         searcher, lock = cached_searcher(settings_json)
     semantic = with_model(searcher, lock, loader)
+    # One slot, drawn on every run, whether it holds the model's status or nothing: the tabs after it keep
+    # their place in the page when the model is ready, so the rerun that follows replaces them where they
+    # are instead of drawing a second set below the first until it ends.
+    status = st.container()
     if loader.error is not None:
-        st.warning("语义模型未能加载，目前只能按关键词检索。请管理员查看服务器日志。")
+        status.warning("语义模型未能加载，目前只能按关键词检索。请管理员查看服务器日志。")
     elif not semantic:
-        _model_status(settings_json)
+        with status:
+            _model_status(settings_json)
     search_tab, learn_tab, manage_tab = st.tabs(["检索", "学习", "管理"])
     with search_tab:
         search_view(settings, searcher, lock, semantic)
