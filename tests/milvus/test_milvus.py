@@ -222,6 +222,22 @@ def test_a_publish_writes_only_what_changed(seed_index, tmp_path, embedder):
     new_reader.close()
 
 
+def test_each_kb_index_process_publishes_to_a_milvus_lite_folder(seed_index, tmp_path):
+    """A new process opens a Milvus Lite folder with every collection released: the publisher loads
+    what it reads (the chunks, the terms, the served generation's meta) before its first query."""
+    settings = _copy_index(seed_index, tmp_path)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KB_")}
+    env.update(HF_HUB_OFFLINE="1", KB_INDEX_DIR=str(settings.index_dir), KB_CORPUS_DIR=str(settings.corpus_dir),
+               KB_SEARCH_BACKEND="milvus", KB_MILVUS_URI=str(tmp_path / "lite" / "kb"))
+    first = subprocess.run([*KB, "index"], check=False, env=env, capture_output=True, text=True, timeout=600)
+    assert "published generation 1" in first.stderr, first.stderr[-2000:]
+    (settings.corpus_dir / "冰城社区议事会.md").write_text(NEW_PRACTICE, encoding="utf-8")
+    second = subprocess.run([*KB, "index"], check=False, env=env, capture_output=True, text=True, timeout=600)
+    assert second.returncode == 0, second.stderr[-2000:]
+    assert "published generation 2" in second.stderr and " 0 retired" in second.stderr
+    assert "theme register was not saved" not in first.stderr + second.stderr
+
+
 def test_readers_reload_after_milvus_restarts(seed_index, tmp_path, embedder):
     process, uri = _start_lite(tmp_path / "milvus")
     try:

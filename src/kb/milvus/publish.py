@@ -26,6 +26,7 @@ from kb.milvus.collections import (
     MilvusError,
     chunk_collection,
     connect,
+    ensure_loaded,
     generation_of,
     live_collection,
     meta_collection,
@@ -35,7 +36,7 @@ from kb.milvus.collections import (
     term_collection,
     vector_index,
 )
-from kb.practices import build_catalogue
+from kb.practices import Catalogue, build_catalogue
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,9 @@ def publish(settings: Settings, progress: Callable[[str, int, int], None] | None
     client = connect(settings)
     store = Store(settings.index_dir, create=False)
     try:
+        # Built before the read snapshot, which would keep it from saving the theme register (the indexer
+        # runs a publish under its writer lock, so no generation is committed in between; checked below).
+        catalogue = build_catalogue(store)
         with store.snapshot():
             manifest = store.manifest()
             if manifest is None:
@@ -72,6 +76,8 @@ def publish(settings: Settings, progress: Callable[[str, int, int], None] | None
             local_ids = store.chunk_ids()
             index = _ensure_chunks(client, chunks, manifest.model.dimension, len(local_ids))
             _ensure_terms(client, terms)
+            for name in (chunks, terms, *([live] if served is not None else [])):
+                ensure_loaded(client, name)
             for name, key in ((chunks, "chunk_id"), (terms, "key")):
                 _undo_unpublished(client, name, key, served)
             published_ids = _ids_of(read_meta(client, live)["chunk_ranges"]) if served is not None else local_ids[:0]
@@ -87,7 +93,9 @@ def publish(settings: Settings, progress: Callable[[str, int, int], None] | None
             _publish_terms(client, terms, frequencies, served, generation)
             if client.has_collection(target):  # a publish of this generation that died half-way
                 client.drop_collection(target)
-            _write_meta(client, store, manifest, target, local_ids, index)
+            if catalogue.generation != manifest.generation:
+                catalogue = build_catalogue(store)
+            _write_meta(client, store, manifest, target, local_ids, index, catalogue)
             for name in (chunks, terms):
                 client.flush(name)
         if live is None:
@@ -166,12 +174,13 @@ def _ensure_terms(client, name: str) -> None:
 
 def _undo_unpublished(client, name: str, key: str, served: int | None) -> None:
     """What a publish that died before its switch wrote: rows born after the served generation go,
-    rows it retired are alive again (a query returns a bounded number of rows: repeated until none)."""
+    rows it retired are alive again (a query returns a bounded number of rows: repeated until none; a
+    row a lagging read returns again is set alive again, which changes nothing)."""
     if served is None:
         return
     client.delete(name, filter=f"born > {served}")
     while retired := client.query(name, filter=f"died > {served} and died < {ALIVE}", output_fields=[key],
-                                  limit=BATCH * 8, consistency_level="Session"):
+                                  limit=BATCH * 8):
         client.upsert(name, [{key: row[key], "died": ALIVE} for row in retired], partial_update=True)
 
 
@@ -212,8 +221,7 @@ def _terms_of(client, name: str, ids: np.ndarray) -> set[str]:
     terms: set[str] = set()
     for start in range(0, len(ids), BATCH):
         batch = [int(i) for i in ids[start : start + BATCH]]
-        for row in client.query(name, filter=f"chunk_id in {batch}", output_fields=["search_text"], limit=len(batch),
-                                consistency_level="Session"):
+        for row in client.query(name, filter=f"chunk_id in {batch}", output_fields=["search_text"], limit=len(batch)):
             terms.update(row["search_text"].split())
     return terms
 
@@ -233,8 +241,7 @@ def _publish_terms(client, name: str, frequencies: dict[str, int], served: int |
     for start in range(0, len(terms) if served is not None else 0, BATCH):
         batch = terms[start : start + BATCH]
         for row in client.query(name, filter=f"term in {quoted(batch)}", output_fields=["key", "term", "frequency",
-                                                                                      "born", "died"],
-                                consistency_level="Session"):
+                                                                                      "born", "died"]):
             if row["born"] <= served < row["died"]:  # filtered here: see MilvusBackend._served_rows
                 current[row["term"]] = (row["key"], int(row["frequency"]))
     changed = [(term, count) for term, count in frequencies.items()
@@ -259,7 +266,8 @@ def _row(row: dict, tokens: str, vector: np.ndarray, generation: int) -> dict:
     }
 
 
-def _write_meta(client, store: Store, manifest, name: str, local_ids: np.ndarray, index_type: str) -> None:
+def _write_meta(client, store: Store, manifest, name: str, local_ids: np.ndarray, index_type: str,
+                catalogue: Catalogue) -> None:
     from pymilvus import DataType
 
     schema = client.create_schema(auto_id=False, enable_dynamic_field=False)
@@ -283,7 +291,7 @@ def _write_meta(client, store: Store, manifest, name: str, local_ids: np.ndarray
         "stats": store.stats(),
         "documents": store.documents(),
         "law_titles": store.law_titles(),
-        "catalogue": build_catalogue(store).model_dump(mode="json"),
+        "catalogue": catalogue.model_dump(mode="json"),
         # Last: a meta collection with a manifest is whole.
         "manifest": manifest.model_dump(mode="json"),
     }

@@ -17,6 +17,7 @@ from kb.milvus.collections import (
     ROW_FIELDS,
     chunk_collection,
     connect,
+    ensure_loaded,
     filter_expression,
     generation_of,
     live_collection,
@@ -63,20 +64,13 @@ class MilvusBackend:
             raise QueryError(f"{live} at {self.settings.milvus_uri} was published by an earlier kb (a collection "
                              "per generation): run `kb index` on the indexer once to publish it again")
         for name in (self.chunks, self.terms, live):
-            self._load(name)
+            ensure_loaded(self.client, name)
         meta = read_meta(self.client, live)
         self.manifest = IndexManifest.model_validate(meta["manifest"])
         self._meta_values = meta
         self.generation = generation
         self.collection = live
         return True
-
-    def _load(self, name: str) -> None:
-        """A collection must be loaded to be searched; a restarted Milvus Lite forgets that it was."""
-        from pymilvus.client.types import LoadState
-
-        if self.client.get_load_state(name).get("state") != LoadState.Loaded:
-            self.client.load_collection(name)
 
     def _served(self, expression: str = "") -> str:
         """``expression`` over the chunks the pinned generation serves."""
