@@ -36,8 +36,8 @@ ANALYZER = {"tokenizer": "standard"}
 ROW_FIELDS = ["chunk_id", "doc_id", "ordinal", "text", "context", "heading_path", "start", "end", "unit", "unit_type",
               "page", "kind", "title", "year", "doc_type", "source"]
 # Exact search (FLAT) up to this many chunks: a few milliseconds, nothing to build, recall 1. From here on
-# HNSW, with the build parameters below and the search breadth `ef` of hnsw_search_params; recall
-# against exact search is measured by bench/backends.py (README "Past one machine").
+# HNSW, with the build parameters below and the search breadth `ef` of vector_search_params; recall
+# against exact search is measured by bench/scale_path.py (README "Past one machine").
 HNSW_FROM = 50_000
 HNSW_BUILD = {"M": 16, "efConstruction": 200}
 
@@ -88,6 +88,11 @@ def generation_of(collection: str | None) -> int | None:
 def served_in(generation: int) -> str:
     """The rows of a versioned collection that generation ``generation`` serves."""
     return f"born <= {int(generation)} and died > {int(generation)}"
+
+
+def serves(row: dict, generation: int) -> bool:
+    """Whether ``generation`` serves a row (with its born and died) that a lookup by key returned."""
+    return row["born"] <= generation < row["died"]
 
 
 def live_collection(client, settings: Settings) -> str | None:

@@ -32,6 +32,7 @@ from kb.milvus.collections import (
     meta_collection,
     quoted,
     read_meta,
+    serves,
     split_json,
     term_collection,
     vector_index,
@@ -242,7 +243,7 @@ def _publish_terms(client, name: str, frequencies: dict[str, int], served: int |
         batch = terms[start : start + BATCH]
         for row in client.query(name, filter=f"term in {quoted(batch)}", output_fields=["key", "term", "frequency",
                                                                                       "born", "died"]):
-            if row["born"] <= served < row["died"]:  # filtered here: see MilvusBackend._served_rows
+            if serves(row, served):  # filtered here, not in the expression: see MilvusBackend._served_rows
                 current[row["term"]] = (row["key"], int(row["frequency"]))
     changed = [(term, count) for term, count in frequencies.items()
                if count and current.get(term, ("", 0))[1] != count]

@@ -11,6 +11,7 @@ mapped back. Passages in bulk keep the whole tokenizer; tests compare both on th
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import os
@@ -79,25 +80,22 @@ class PieceTable:
         """The id of the lowest-scored piece and the longest piece's length in characters."""
         return json.loads(self._rows("SELECT value FROM shell WHERE key = 'meta'", [])[0][0])
 
-    def pieces(self, candidates: set[str]) -> dict[str, int]:
-        """Piece → id, for those of ``candidates`` that are pieces."""
-        found: dict[str, int] = {}
-        candidates = list(candidates)
-        for start in range(0, len(candidates), 500):  # under SQLite's limit on bound parameters
-            part = candidates[start : start + 500]
-            found.update(self._rows(f"SELECT piece, id FROM pieces WHERE piece IN ({','.join('?' * len(part))})",
-                                    part))
-        return found
+    def pieces(self, candidates: set[str]) -> dict[int, list]:
+        """Id → [piece, score], for those of ``candidates`` that are pieces."""
+        return self._select("piece", list(candidates))
 
-    def piece_rows(self, ids: list[int]) -> list[list]:
-        """[piece, score] of each id, in the order given."""
-        rows: dict[int, list] = {}
-        for start in range(0, len(ids), 500):
-            part = ids[start : start + 500]
+    def piece_rows(self, ids: list[int]) -> dict[int, list]:
+        """Id → [piece, score] of these ids."""
+        return self._select("id", ids)
+
+    def _select(self, column: str, values: list) -> dict[int, list]:
+        found: dict[int, list] = {}
+        for start in range(0, len(values), 500):  # under SQLite's limit on bound parameters
+            part = values[start : start + 500]
             for piece, piece_id, score in self._rows(
-                    f"SELECT piece, id, score FROM pieces WHERE id IN ({','.join('?' * len(part))})", part):
-                rows[piece_id] = [piece, score]
-        return [rows[i] for i in ids]
+                    f"SELECT piece, id, score FROM pieces WHERE {column} IN ({','.join('?' * len(part))})", part):
+                found[piece_id] = [piece, score]
+        return found
 
     def _build(self) -> None:
         """Once per model folder. Written under another name and renamed, so that two processes
@@ -150,18 +148,22 @@ class QueryTokenizer:
         return re.compile("|".join(map(re.escape, contents))) if contents else None
 
     @cached_property
+    def _always(self) -> dict[int, list]:
+        """In every text's vocabulary: the added tokens, and the piece of the lowest score (which prices
+        unknown characters)."""
+        return self.table.piece_rows(sorted({token["id"] for token in self._added} | {self.table.meta["lowest_id"]}))
+
+    @cached_property
     def _splitter(self):
-        """The normalizer and pre-tokenizer alone (an empty vocabulary), to find the text's words."""
-        return self._tokenizer_over([token["id"] for token in self._added])[0]
+        """The normalizer and pre-tokenizer alone (no vocabulary of the text's), to find the text's words."""
+        return self._tokenizer_over(self._always)[0]
 
     def encode(self, text: str) -> list[int]:
-        ids = self._candidate_ids(text)
-        tokenizer, global_ids = self._tokenizer_over(ids)
+        tokenizer, global_ids = self._tokenizer_over({**self._always, **self._pieces_of(text)})
         return [global_ids[i] for i in tokenizer.encode(text).ids]
 
-    def _candidate_ids(self, text: str) -> list[int]:
-        """Every piece that is a substring of one of the text's words, the added tokens and the piece of
-        the lowest score (which prices unknown characters)."""
+    def _pieces_of(self, text: str) -> dict[int, list]:
+        """Every piece that is a substring of one of the text's words."""
         segments = self._added_pattern.split(text) if self._added_pattern else [text]
         longest = self.table.meta["longest"]
         candidates: set[str] = set()
@@ -171,22 +173,21 @@ class QueryTokenizer:
                 for start in range(len(word)):
                     for end in range(start + 1, min(len(word), start + longest) + 1):
                         candidates.add(word[start:end])
-        ids = set(self.table.pieces(candidates).values())
-        ids.update(token["id"] for token in self._added)
-        ids.add(self.table.meta["lowest_id"])
-        return sorted(ids)
+        return self.table.pieces(candidates)
 
-    def _tokenizer_over(self, ids: list[int]):
-        """The tokenizer with only ``ids`` in its vocabulary (kept in id order), and its ids' global ids."""
+    def _tokenizer_over(self, vocabulary: dict[int, list]):
+        """The tokenizer with only ``vocabulary`` (id → [piece, score], kept in id order), and the global
+        id of each of its ids."""
         from tokenizers import Tokenizer
 
         shell = self.table.shell
+        ids = sorted(vocabulary)
         local = {global_id: i for i, global_id in enumerate(ids)}
-        model = {**shell["model"], "vocab": self.table.piece_rows(ids)}
+        model = {**shell["model"], "vocab": [vocabulary[i] for i in ids]}
         if model.get("unk_id") is not None:
             model["unk_id"] = local[model["unk_id"]]
         added = [{**token, "id": local[token["id"]]} for token in self._added]
-        processor = json.loads(json.dumps(shell.get("post_processor")))
+        processor = copy.deepcopy(shell.get("post_processor"))
         for special in (processor or {}).get("special_tokens", {}).values():
             special["ids"] = [local[i] for i in special["ids"]]
         tokenizer = Tokenizer.from_str(json.dumps({**shell, "model": model, "added_tokens": added,

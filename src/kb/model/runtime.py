@@ -20,6 +20,7 @@ from kb.model.query_tokens import QueryTokenizer
 
 log = logging.getLogger(__name__)
 
+
 class Runtime(Protocol):
     name: str
 
