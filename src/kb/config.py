@@ -92,6 +92,10 @@ class Settings(BaseModel):
     query_expansion: bool = True
     # How deep each retriever looks before fusion.
     candidates: int = Field(100, ge=1)
+    # Postings (the summed document frequencies of a question's words) the local keyword search scores
+    # at most before only the rarest words choose the passages (kb.search.bounded); 0: FTS5 scores every
+    # match. Past about 10⁵ passages a question of common words would otherwise cost a second.
+    keyword_budget: int = Field(150_000, ge=0)
     # The relevance floor (kb.search.floor): a hit is weak below both; keyword mode, which has no
     # similarity, below its own coverage floor. Chosen on STARD dev by bench/floor.py.
     floor_similarity: float = Field(0.34, ge=0, le=1)

@@ -20,6 +20,18 @@ def filter_column(field: str) -> str:
     return f"{'d' if spec.of_document else 'c'}.{spec.column}"
 
 
+def _varint(data: bytes, at: int) -> tuple[int, int]:
+    """SQLite's variable-length integer at ``at`` (big-endian groups of 7 bits, the ninth byte whole)
+    and where the next one starts."""
+    value = 0
+    for offset in range(8):
+        byte = data[at + offset]
+        value = (value << 7) | (byte & 0x7F)
+        if not byte & 0x80:
+            return value, at + offset + 1
+    return (value << 8) | data[at + 8], at + 9
+
+
 class StoreReads:
     db: sqlite3.Connection
     path: Path
@@ -175,9 +187,16 @@ class StoreReads:
         """Every indexed term with the number of chunks it occurs in."""
         return dict(self.db.execute("SELECT term, doc FROM chunk_vocab"))
 
-    def token_total(self) -> int:
-        """How many tokens the keyword index holds in all (BM25's average passage length needs it)."""
-        return self.db.execute("SELECT coalesce(sum(cnt), 0) FROM chunk_vocab").fetchone()[0]
+    def keyword_totals(self) -> tuple[int, int]:
+        """The passages and tokens FTS5's bm25() counts (its "averages" record, id 1 of the index's
+        data table: varints of the row count, then the token count of each column; the file format
+        SQLite keeps). Read in one lookup, where summing the vocabulary reads every posting."""
+        row = self.db.execute("SELECT block FROM chunk_fts_data WHERE id = 1").fetchone()
+        if row is None:
+            return 0, 0
+        passages, at = _varint(row[0], 0)
+        tokens, _ = _varint(row[0], at)
+        return passages, tokens
 
     def neighbour_ids(self, chunk_id: int, before: int, after: int) -> list[int]:
         row = self.db.execute("SELECT doc_id, ordinal FROM chunks WHERE chunk_id = ?", (chunk_id,)).fetchone()

@@ -284,7 +284,7 @@ def _write_meta(client, store: Store, manifest, name: str, local_ids: np.ndarray
                                     [int(i) for i in local_ids[:MEAN_SAMPLE]])
     values = {
         "passages": passages,
-        "average_tokens": store.token_total() / max(passages, 1),
+        "average_tokens": store.keyword_totals()[1] / max(passages, 1),
         "mean": sample.mean(axis=0).tolist() if len(sample) else [0.0] * manifest.model.dimension,
         "vector_index": index_type,
         "chunk_ranges": _id_ranges(local_ids),

@@ -13,7 +13,8 @@ from kb.index.store import Store
 from kb.index.vectors import VectorIndex, vector_file, vector_generations
 from kb.practices import Catalogue, build_catalogue
 from kb.search.backend import Scope
-from kb.search.query import QueryError, fts_query
+from kb.search.bounded import bounded_search
+from kb.search.query import MAX_QUERY_TERMS, QueryError, fts_query
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +83,16 @@ class LocalBackend:
         return self.vectors.search(query_vector, depth, allowed)
 
     def keyword(self, tokens: list[str], depth: int, scope: Scope) -> list[tuple[int, float]]:
-        return self.store.keyword_search(fts_query(tokens), depth, self._allowed_sql(scope))
+        allowed_sql = self._allowed_sql(scope)
+        terms = list(dict.fromkeys(tokens))[:MAX_QUERY_TERMS]
+        bounded = bounded_search(
+            terms, depth, self.settings.keyword_budget, self.store.document_frequencies,
+            lambda match, limit: self.store.keyword_search(match, limit, allowed_sql),
+            self.store.chunk_token_text, self.store.keyword_totals,
+        )
+        if bounded is not None:
+            return bounded
+        return self.store.keyword_search(fts_query(terms), depth, allowed_sql)
 
     def literal(self, needle: str, depth: int, scope: Scope) -> list[tuple[int, float]]:
         return self.store.substring_search(needle, depth, self._allowed_sql(scope))
