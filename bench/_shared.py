@@ -2,7 +2,8 @@
 
 The STARD dev split as the benchmarks use it: the full reconstructed corpus, or a paired sub-corpus
 (every relevant article plus a fixed random sample of distractors) small enough to re-embed once per
-setting; and running a benchmark's worker in its own process, so that its peak RSS is its own."""
+setting; and running a benchmark's worker in its own process, so that its peak RSS is its own; and
+passage vectors drawn near real ones, for benches that do not measure what vectors mean."""
 
 from __future__ import annotations
 
@@ -13,9 +14,13 @@ import socket
 import subprocess
 import sys
 import time
+import zlib
 from pathlib import Path
 
+import numpy as np
+
 from kb.evaluate import CUTOFFS, ModeScores, read_qrels, read_queries, score
+from kb.model.embedder import Embedder
 from kb.tokenize import tokenize
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -109,3 +114,21 @@ def lite_server(folder: Path) -> tuple[subprocess.Popen, str]:
             time.sleep(0.2)
     process.kill()
     raise SystemExit("Milvus Lite did not start")
+
+
+class DrawnVectors:
+    """kb's embedder for passages whose vectors' meaning a bench does not measure (speed at scale, the
+    keyword ranking): the real model's identity (queries are embedded by the real model, and an index
+    must match it), vectors drawn near real embeddings of a few passages, in seconds instead of hours."""
+
+    def __init__(self, real: Embedder, samples: list[str]):
+        self.identity = real.identity
+        self.dimension = real.dimension
+        self.anchors = real.embed_passages(samples)
+        self.rng = np.random.default_rng(1)
+
+    def embed_passages(self, texts: list[str], batch_size: int | None = None) -> np.ndarray:
+        picked = self.anchors[[zlib.crc32(t.encode()) % len(self.anchors) for t in texts]]
+        noise = self.rng.normal(scale=0.27 / np.sqrt(self.dimension), size=picked.shape).astype(np.float32)
+        drawn = picked + noise
+        return drawn / np.linalg.norm(drawn, axis=1, keepdims=True)

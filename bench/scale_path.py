@@ -4,8 +4,10 @@ size), built by `kb index`'s own pipeline, then searched, checked and re-indexed
 
 What is measured, per size: the build (and its embedding share), the index on disk, keyword / semantic /
 hybrid p50 and p95 for questions of common words (人民政府 matches a large share of the laws) and of rare
-ones, the catalogue and the 学习 tab's map, `kb check`, a one-file `kb index`, and the peak RSS of a
-`kb search` process. Beside the local backend, the same index published to a `milvus-lite server`
+ones, with the keyword work bounded (the default `keyword_budget`) and with FTS5 scoring every match, and
+how much of FTS5's own keyword top 10 / top 100 the bounded search keeps; the catalogue and the 学习 tab's
+map, `kb serve` (the page's first render, searches over its websocket, its peak RSS), `kb check`, a
+one-file `kb index`, and the time and peak RSS of a `kb search` process. Beside the local backend, the same index published to a `milvus-lite server`
 (--no-milvus leaves it out): the first publish, p50/p95 per mode, recall@10 of Milvus's vector index
 against the local exact search, and the publish of the one-file change.
 
@@ -16,22 +18,24 @@ real vectors. So the figures are of speed, size and memory; questions are embedd
 and their semantic rankings mean nothing.
 
     python bench/scale_path.py --chunks 100000
+    python bench/scale_path.py --chunks 1000000 --no-milvus --keep /tmp/kb-1m   # by hand; again: reuse it
     python bench/scale_path.py --smoke           # about 3,000 chunks (CI)
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import shutil
 import statistics
 import tempfile
 import time
-import zlib
 from pathlib import Path
 
 import _shared
+import load
 import numpy as np
 
 from kb.config import Settings
@@ -48,23 +52,8 @@ CHARACTERS_PER_CHUNK = 140
 COMMON = ["人民政府的职责", "委员会监督工作", "国家机关工作人员的法律责任", "人民法院依法审理", "县级以上地方人民政府应当"]
 RARE = ["黑土地保护", "非物质文化遗产代表性传承人", "委员工作站", "商标注册申请", "种子生产经营许可证"]
 ANCHORS = 400
-
-
-class DrawnVectors:
-    """kb's embedder for the passages of this bench: the real model's identity (queries are embedded by
-    the real model, and an index must match it), vectors drawn near real embeddings of a few passages."""
-
-    def __init__(self, real: Embedder, samples: list[str]):
-        self.identity = real.identity
-        self.dimension = real.dimension
-        self.anchors = real.embed_passages(samples)
-        self.rng = np.random.default_rng(1)
-
-    def embed_passages(self, texts: list[str], batch_size: int | None = None) -> np.ndarray:
-        picked = self.anchors[[zlib.crc32(t.encode()) % len(self.anchors) for t in texts]]
-        noise = self.rng.normal(scale=0.27 / np.sqrt(self.dimension), size=picked.shape).astype(np.float32)
-        drawn = picked + noise
-        return drawn / np.linalg.norm(drawn, axis=1, keepdims=True)
+# Seconds `kb serve` is given to load the model after its first visit before the searches are timed.
+SERVE_MODEL_WAIT_S = 20
 
 
 def write_corpus(folder: Path, chunks: int) -> tuple[int, int]:
@@ -143,28 +132,86 @@ def milvus_side(settings: Settings, real: Embedder, work: Path, repeats: int, ur
     return figures
 
 
+def keyword_agreement(bounded: Searcher, every: Searcher) -> tuple[float, float]:
+    """Mean share of FTS5's own keyword top 10 and top 100 (every match scored) that the bounded keyword
+    search returns, over the common- and rare-word questions."""
+    tens, hundreds = [], []
+    for question in COMMON + RARE:
+        got = [hit.chunk_id for hit in bounded.search(question, mode="keyword", k=100).hits]
+        want = [hit.chunk_id for hit in every.search(question, mode="keyword", k=100).hits]
+        tens.append(len(set(got[:10]) & set(want[:10])) / max(1, len(want[:10])))
+        hundreds.append(len(set(got) & set(want)) / max(1, len(want)))
+    return float(np.mean(tens)), float(np.mean(hundreds))
+
+
+def serve_side(env: dict[str, str], repeats: int) -> dict:
+    """`kb serve` on the index, as staff open it: the first render of the page (the 学习 tab's catalogue
+    and map included, all tabs are drawn in one run), searches over the page's own websocket once the
+    model is ready, and the server's peak RSS."""
+    port = load.free_port()
+    server = load.start_server(env, port)
+    url = f"http://127.0.0.1:{port}/"
+
+    async def visit() -> tuple[float, list[float]]:
+        started = time.perf_counter()
+        async with load.Session(url):
+            first = time.perf_counter() - started
+        await asyncio.sleep(SERVE_MODEL_WAIT_S)  # the model loads on the first visit; the searches come after
+        seconds = []
+        async with load.Session(url) as session:
+            for _ in range(repeats):
+                for question in COMMON + RARE:
+                    started = time.perf_counter()
+                    texts, errors = await session.run(question)
+                    seconds.append(time.perf_counter() - started)
+                    if errors or not any(text.startswith(f"「{question}」共") for text in texts):
+                        raise SystemExit(f"kb serve did not answer {question!r}: {errors or texts[-3:]}")
+        return first, seconds
+
+    try:
+        first, seconds = asyncio.run(visit())
+        peak = load.peak_rss_mb(server.pid)
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+    return {"serve_first_render_s": first, "serve_search_p50_ms": statistics.median(seconds) * 1000,
+            "serve_search_p95_ms": float(np.percentile(seconds, 95)) * 1000, "serve_peak_rss_mb": peak}
+
+
 def run(chunks: int, work: Path, repeats: int, uri: str | None) -> dict:
     corpus, index = work / "corpus", work / "index"
-    files, copies = write_corpus(corpus, chunks)
     settings = Settings(corpus_dir=corpus, index_dir=index)
+    reused = (index / "kb.sqlite3").exists()
+    if reused:  # --keep: an index an earlier run built here
+        files = sum(1 for _ in (corpus / "laws" / "scale").rglob("*.md"))
+        copies = sum(1 for _ in (corpus / "laws" / "scale").glob("r[1-9]*/**/*.md"))
+    else:
+        files, copies = write_corpus(corpus, chunks)
     real = Embedder(settings)
     samples = [p.read_text(encoding="utf-8")[:400] for p in sorted((corpus / "laws").rglob("*.md"))[:ANCHORS]]
-    drawn = DrawnVectors(real, samples)
+    drawn = _shared.DrawnVectors(real, samples)
 
-    started = time.perf_counter()
-    report = index_paths(settings, embedder=drawn)
-    build = time.perf_counter() - started
-    figures = {"files": files, "copies": copies, "build_s": build, "embedding_s": report.embedding_seconds,
-               "index_mb": directory_mb(index)}
+    figures = {"files": files, "copies": copies}
+    if not reused:
+        started = time.perf_counter()
+        report = index_paths(settings, embedder=drawn)
+        figures.update(build_s=time.perf_counter() - started, embedding_s=report.embedding_seconds)
+    figures["index_mb"] = directory_mb(index)
 
     searcher = Searcher(settings, real)
+    every = Searcher(settings.model_copy(update={"keyword_budget": 0}), real)
     try:
         figures["chunks"] = searcher.passage_count()
         searcher.warm()
+        every.warm()
         for mode in ("keyword", "semantic", "hybrid"):
             for name, questions in (("common", COMMON), ("rare", RARE)):
                 figures[f"{mode}_{name}_p50_ms"], figures[f"{mode}_{name}_p95_ms"] = timings(
                     searcher, questions, mode, repeats)
+                if mode != "semantic":  # the same questions with FTS5 scoring every match (keyword_budget 0)
+                    figures[f"{mode}_every_match_{name}_p50_ms"], figures[f"{mode}_every_match_{name}_p95_ms"] = (
+                        timings(every, questions, mode, repeats))
+        figures["keyword_top10_kept"], figures["keyword_top100_kept"] = keyword_agreement(searcher, every)
         started = time.perf_counter()
         searcher.catalogue()
         figures["catalogue_s"] = time.perf_counter() - started
@@ -173,8 +220,10 @@ def run(chunks: int, work: Path, repeats: int, uri: str | None) -> dict:
         figures["map_s"] = time.perf_counter() - started
     finally:
         searcher.close()
+        every.close()
 
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "KB_INDEX_DIR": str(index), "KB_CORPUS_DIR": str(corpus)}
+    figures.update(serve_side(env, repeats))
     for mode in ("keyword", "hybrid"):
         figures[f"kb_search_{mode}_s"], figures[f"kb_search_{mode}_rss_mb"], _ = _shared.kb_command(
             "search", COMMON[0], "--mode", mode, env=env)
@@ -200,16 +249,22 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--json", type=Path, help="also write every figure here")
     parser.add_argument("--no-milvus", action="store_true", help="the local backend only")
+    parser.add_argument("--keep", type=Path, help="build in this folder and keep it; where it holds an index "
+                        "already, measure that one (one size; the one-file change edits it)")
     parser.add_argument("--smoke", action="store_true")
     args = parser.parse_args()
     if args.smoke:
         args.chunks, args.repeats = [3_000], 1
+    if args.keep and len(args.chunks) > 1:
+        parser.error("--keep takes one size")
     results = {}
     for size in args.chunks:  # each size printed when done: a 10⁶ run takes long
-        with tempfile.TemporaryDirectory() as work:
-            server, uri = _shared.lite_server(Path(work) / "milvus") if not args.no_milvus else (None, None)
+        with tempfile.TemporaryDirectory() as scratch:
+            work = args.keep or Path(scratch)
+            work.mkdir(parents=True, exist_ok=True)
+            server, uri = _shared.lite_server(Path(scratch) / "milvus") if not args.no_milvus else (None, None)
             try:
-                figures = results[size] = run(size, Path(work), args.repeats, uri)
+                figures = results[size] = run(size, work, args.repeats, uri)
             finally:
                 if server:
                     server.terminate()
