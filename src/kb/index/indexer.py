@@ -18,6 +18,7 @@ import os
 import sqlite3
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
 from pathlib import Path
 
 import kb
@@ -27,7 +28,7 @@ from kb.index.plan import Candidate, ChangePlan, candidates_from_files, plan_cha
 from kb.index.prepare import PreparedDocument, prepare
 from kb.index.report import DocumentChange, FileFailure, IndexReport, PublishReport
 from kb.index.runlog import PENDING_KEY, records_for, write_pending, write_records
-from kb.index.store import DB_NAME, Store
+from kb.index.store import DB_NAME, Store, checked_in_background
 from kb.index.vectors import (
     VectorDelta,
     VectorIndex,
@@ -76,10 +77,12 @@ def index_paths(
 ) -> IndexReport:
     paths = [Path(p) for p in paths] if paths else [settings.corpus_dir]
     max_bytes = settings.max_file_mb * 1024 * 1024
+    # The database's integrity check runs while the corpus is walked and hashed (a rebuild checks its own).
+    verdict = None if rebuild else checked_in_background(settings.index_dir)
     found = discover(paths, settings.corpus_dir, settings.follow_symlinks, max_bytes)
     candidates = candidates_from_files(found.files, max_bytes)
     report = index_candidates(settings, candidates, found.scopes, rebuild, embedder, progress, wait, strict,
-                              actor=actor, unreadable=found.unreadable, publisher=publisher)
+                              actor=actor, unreadable=found.unreadable, publisher=publisher, verdict=verdict)
     report.skipped = [FileFailure.of(item.path, item.reason) for item in found.skipped]
     return report
 
@@ -97,13 +100,15 @@ def index_candidates(
     actor: str | None = None,
     unreadable: list[Unreadable] | None = None,
     publisher: Publisher | None = None,
+    verdict: Future[str] | None = None,
 ) -> IndexReport:
     """``strict``: the first file that cannot be indexed stops the run before anything is written.
     ``unique_content``: a file whose content is indexed under another name is refused (a judged
     test collection turns this off: there, equal texts under two ids are two documents).
     ``actor``: who asked, for the audit log; None (benchmarks, eval indexes) records nothing.
     ``unreadable``: files and folders found but not taken; reported, and their documents kept.
-    ``publisher``: run after the commit (or after a no-op run, to finish a publish that died)."""
+    ``publisher``: run after the commit (or after a no-op run, to finish a publish that died).
+    ``verdict``: the database's integrity check, started before the candidates were found (else run here)."""
     unreadable = unreadable or []
     if strict and unreadable:
         first = unreadable[0]
@@ -118,7 +123,7 @@ def index_candidates(
         else:
             store, set_aside = Store(settings.index_dir), None
             try:
-                store.ensure_sound()
+                store.ensure_sound(verdict)
             except BaseException:
                 store.close()
                 raise

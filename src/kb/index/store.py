@@ -7,7 +7,9 @@ import contextlib
 import datetime as dt
 import json
 import sqlite3
+import threading
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +28,38 @@ from kb.records import IndexManifest
 
 DB_NAME = "kb.sqlite3"
 NO_EMBEDDING = "some chunks have no embedding; the index was not changed"
+
+
+def checked_in_background(index_dir: Path) -> Future[str] | None:
+    """SQLite's integrity check of an index's database, started on a thread of its own over a read-only
+    connection, so that a writer's first step runs while it reads the corpus: at 10⁶ passages each takes
+    seconds, and SQLite and file reads release the GIL. The check sees the database as it was when it
+    began; only kb's writers, under the writer lock, change it after. None where there is no database."""
+    path = Path(index_dir) / DB_NAME
+    if not path.exists():
+        return None
+
+    def check() -> str:
+        try:
+            db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30, check_same_thread=False)
+        except sqlite3.Error as exc:
+            return str(exc)
+        try:
+            return _integrity(db)
+        finally:
+            db.close()
+
+    verdict: Future[str] = Future()
+    # A daemon: a run that fails before it needs the verdict (a path that does not exist) exits at once.
+    threading.Thread(target=lambda: verdict.set_result(check()), name="kb-integrity", daemon=True).start()
+    return verdict
+
+
+def _integrity(db: sqlite3.Connection) -> str:
+    try:
+        return db.execute("PRAGMA integrity_check").fetchone()[0]
+    except sqlite3.DatabaseError as exc:
+        return str(exc)
 
 
 def _lenient_text(data: bytes) -> str:
@@ -62,14 +96,12 @@ class Store(StoreReads):
 
     def integrity(self) -> str:
         """SQLite's integrity check: "ok", or its first finding (about 1 ms per MB of database)."""
-        try:
-            return self.db.execute("PRAGMA integrity_check").fetchone()[0]
-        except sqlite3.DatabaseError as exc:
-            return str(exc)
+        return _integrity(self.db)
 
-    def ensure_sound(self) -> None:
-        """A writer's first step: a damaged database is named, never written to, nor reported unchanged."""
-        verdict = self.integrity()
+    def ensure_sound(self, verdict: Future[str] | None = None) -> None:
+        """A writer's first step: a damaged database is named, never written to, nor reported unchanged.
+        ``verdict``: the check already under way (checked_in_background), waited for here."""
+        verdict = verdict.result() if verdict is not None else self.integrity()
         if verdict != "ok":
             raise DamagedStoreError(f"{self.path} is damaged (SQLite integrity check: {verdict}): `kb index "
                                     "--rebuild` keeps it aside and builds the index again, or `kb restore` a backup")
