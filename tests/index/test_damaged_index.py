@@ -5,6 +5,7 @@ from its file."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 
@@ -128,3 +129,36 @@ def test_kb_index_names_a_damaged_database_instead_of_reporting_it_unchanged(see
     assert "kb index --rebuild" in lines[0]
     assert kb("index", "--rebuild", "--corpus-dir", str(seed_index.corpus_dir), *where).returncode == 0
     assert kb("check", *where).returncode == 0
+
+
+def test_kb_index_skips_the_check_only_while_nothing_but_kb_wrote_the_database(seed_index, tmp_path):
+    """The full integrity check takes most of a one-file `kb index` at 10⁶ passages: a run skips it where
+    the files are what kb's last writer left. Damage written in place afterwards, with the file's old
+    modification time put back, still makes the next run check, and refuse."""
+    from kb.index.store import SOUND_NAME, checked_in_background
+
+    index_dir = _copy(seed_index, tmp_path)
+    where = ["--corpus-dir", str(seed_index.corpus_dir), "--index-dir", str(index_dir)]
+    copied = checked_in_background(index_dir)  # a copy is not what kb left: checked
+    assert copied.result(timeout=60) == "ok"
+    assert kb("index", *where).returncode == 0
+    assert (index_dir / SOUND_NAME).exists()
+    skipped = checked_in_background(index_dir)
+    assert skipped.done() and skipped.result() == "ok"
+
+    database = index_dir / "kb.sqlite3"
+    before = database.stat()
+    db = sqlite3.connect(database)
+    page_size = db.execute("PRAGMA page_size").fetchone()[0]
+    root = db.execute("SELECT rootpage FROM sqlite_master WHERE type = 'index' AND tbl_name = 'chunks'"
+                      " ORDER BY name LIMIT 1").fetchone()[0]
+    db.close()  # the last connection: its log goes, and the files are again as kb left them
+    skipped = checked_in_background(index_dir)
+    assert skipped.done() and skipped.result() == "ok"
+    with open(database, "r+b") as handle:
+        handle.seek(root * page_size - 600)
+        handle.write(bytes(range(200, 256)) * 10)
+    os.utime(database, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert database.stat().st_mtime_ns == before.st_mtime_ns and database.stat().st_size == before.st_size
+    ran = kb("index", *where, check=False)
+    assert ran.returncode == 2 and str(database) in ran.stderr and "kb index --rebuild" in ran.stderr, ran.stderr

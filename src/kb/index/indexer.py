@@ -28,7 +28,7 @@ from kb.index.plan import Candidate, ChangePlan, candidates_from_files, plan_cha
 from kb.index.prepare import PreparedDocument, prepare
 from kb.index.report import DocumentChange, FileFailure, IndexReport, PublishReport
 from kb.index.runlog import PENDING_KEY, records_for, write_pending, write_records
-from kb.index.store import DB_NAME, Store, checked_in_background
+from kb.index.store import DB_NAME, Store, checked_in_background, mark_sound
 from kb.index.vectors import (
     VectorDelta,
     VectorIndex,
@@ -144,6 +144,7 @@ def index_candidates(
             raise
         finally:
             store.close()
+        mark_sound(settings.index_dir)
         if publisher is not None:
             # After the commit is on record: a publish that fails leaves a committed generation that the
             # next run (a no-op one too) publishes again.

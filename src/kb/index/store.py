@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import logging
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Sequence
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from kb.cache import write_atomically
 from kb.index.prepare import PreparedDocument
 from kb.index.reading import StoreReads
 from kb.index.schema import (
@@ -26,18 +28,61 @@ from kb.index.schema import (
 from kb.index.vectors import VectorDelta
 from kb.records import IndexManifest
 
+log = logging.getLogger(__name__)
+
 DB_NAME = "kb.sqlite3"
+# What the database files were when kb's last writer closed them (mark_sound).
+SOUND_NAME = "kb.sqlite3.sound"
 NO_EMBEDDING = "some chunks have no embedding; the index was not changed"
+
+
+def mark_sound(index_dir: Path) -> None:
+    """Say that the database files are, to the byte, what a writer that checked them (or made them) and
+    then wrote them itself left: their inode, size, modification and change times, after the writer's
+    connection closed (the last one to close folds the write-ahead log in). Where it cannot be written
+    (a full disk) the next run checks in full, as it would anyway: nothing else changes."""
+    try:
+        write_atomically(Path(index_dir) / SOUND_NAME, json.dumps(_file_identities(index_dir)).encode())
+    except OSError as exc:
+        log.info("%s not written (%s): the next kb index checks the database in full", SOUND_NAME, exc)
+
+
+def _file_identities(index_dir: Path) -> dict[str, list[int] | None]:
+    identities: dict[str, list[int] | None] = {}
+    for name in (DB_NAME, f"{DB_NAME}-wal"):
+        try:
+            stat = (Path(index_dir) / name).stat()
+        except FileNotFoundError:
+            identities[name] = None
+        else:
+            identities[name] = [stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns]
+    return identities
+
+
+def _unchanged_since_marked(index_dir: Path) -> bool:
+    try:
+        marked = json.loads((Path(index_dir) / SOUND_NAME).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return marked == _file_identities(index_dir)
 
 
 def checked_in_background(index_dir: Path) -> Future[str] | None:
     """SQLite's integrity check of an index's database, started on a thread of its own over a read-only
-    connection, so that a writer's first step runs while it reads the corpus: at 10⁶ passages each takes
-    seconds, and SQLite and file reads release the GIL. The check sees the database as it was when it
-    began; only kb's writers, under the writer lock, change it after. None where there is no database."""
+    connection, so that a writer's first step runs while it reads the corpus: at 10⁶ passages the check
+    takes 20 s or more, and SQLite and file reads release the GIL. The check sees the database as it was
+    when it began; only kb's writers, under the writer lock, change it after. Where the files are as
+    kb's last writer left them (mark_sound), nothing but kb has written them since, and the verdict is
+    "ok" without reading them; a change by anything else (another program, a restore, a copy; a reader
+    closing last folds the log in) makes the check run. Damage that changes no file's times (the disk
+    itself) is `kb check`'s to find. None where there is no database."""
     path = Path(index_dir) / DB_NAME
     if not path.exists():
         return None
+    if _unchanged_since_marked(index_dir):
+        unchanged: Future[str] = Future()
+        unchanged.set_result("ok")
+        return unchanged
 
     def check() -> str:
         try:

@@ -17,6 +17,8 @@ from kb.search.bounded import bounded_search
 from kb.search.query import MAX_QUERY_TERMS, QueryError, fts_query
 
 log = logging.getLogger(__name__)
+# Words whose document frequency a backend keeps before it starts afresh.
+FREQUENCIES_KEPT = 100_000
 
 
 class LocalBackend:
@@ -26,6 +28,10 @@ class LocalBackend:
         self.generation = -1
         self.vectors: VectorIndex | None = None
         self.damage: str | None = None
+        # Each word's document frequency in this generation: FTS5 counts it by reading the word's postings
+        # (50–90 ms for a question of common words at 10⁶ passages), and the keyword search and the
+        # judgement of its hits both ask, as do the next questions with the same words.
+        self._frequencies: dict[str, int] = {}
 
     def refresh(self) -> bool:
         manifest = self.store.manifest()
@@ -35,6 +41,7 @@ class LocalBackend:
             return False
         self.manifest = manifest
         self.vectors = self._vectors(manifest)
+        self._frequencies = {}
         self.generation = manifest.generation
         return True
 
@@ -86,7 +93,7 @@ class LocalBackend:
         allowed_sql = self._allowed_sql(scope)
         terms = list(dict.fromkeys(tokens))[:MAX_QUERY_TERMS]
         bounded = bounded_search(
-            terms, depth, self.settings.keyword_budget, self.store.document_frequencies,
+            terms, depth, self.settings.keyword_budget, self.document_frequencies,
             lambda match, limit: self.store.keyword_search(match, limit, allowed_sql),
             self.store.chunk_token_text, self.store.keyword_totals,
         )
@@ -116,7 +123,13 @@ class LocalBackend:
             return None
 
     def document_frequencies(self, terms: list[str]) -> dict[str, int]:
-        return self.store.document_frequencies(terms)
+        known = self._frequencies
+        if len(known) > FREQUENCIES_KEPT:
+            known.clear()
+        missing = [term for term in dict.fromkeys(terms) if term not in known]
+        if missing:
+            known.update(self.store.document_frequencies(missing))
+        return {term: known[term] for term in terms}
 
     def passage_count(self) -> int:
         return self.store.chunk_count()
