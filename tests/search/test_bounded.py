@@ -106,3 +106,29 @@ def test_default_budget_leaves_a_small_index_as_fts5_ranks_it(seed_index):
     finally:
         bounded.close()
         every.close()
+
+
+def test_document_frequencies_follow_the_generation(seed_index, tmp_path, embedder):
+    """The backend keeps each word's document frequency for the generation it read: a new generation
+    counts afresh (a frequency kept across one would weigh words by a corpus that is gone)."""
+    import shutil
+
+    from kb.index.indexer import index_paths
+
+    corpus, index_dir = tmp_path / "corpus", tmp_path / "index"
+    shutil.copytree(seed_index.corpus_dir, corpus)
+    shutil.copytree(seed_index.index_dir, index_dir)
+    settings = seed_index.model_copy(update={"corpus_dir": corpus, "index_dir": index_dir})
+    backend = LocalBackend(settings)
+    try:
+        backend.refresh()
+        before = backend.document_frequencies(["黑土地", "委员"])
+        assert before["黑土地"] == 0 and before["委员"] > 0
+        (corpus / "黑土地.md").write_text("# 黑土地保护\n\n委员调研黑土地保护。\n\n黑土地保护的委员提案。\n", encoding="utf-8")
+        index_paths(settings, embedder=embedder)
+        assert backend.document_frequencies(["黑土地"]) == {"黑土地": 0}  # still the generation it read
+        assert backend.refresh()
+        after = backend.document_frequencies(["黑土地", "委员"])
+        assert after["黑土地"] >= 1 and after["委员"] > before["委员"]
+    finally:
+        backend.close()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -224,15 +225,18 @@ class StoreReads:
         return text[0] if text else ""
 
     def facet_counts(self) -> dict[str, dict[str, int]]:
-        facets: dict[str, dict[str, int]] = {}
-        for field in (name for name, spec in FILTER_FIELDS.items() if spec.facet):
-            column = filter_column(field)
-            rows = self.db.execute(
-                f"SELECT {column}, count(*) FROM chunks c JOIN documents d ON d.doc_id = c.doc_id"
-                f" GROUP BY {column} ORDER BY count(*) DESC"
-            )
-            facets[field] = {str(value): count for value, count in rows if value not in (None, "")}
-        return facets
+        """Passages per value of each facet field, most first, from one pass over the passages (a pass
+        per field took 5.6 s at 10⁶ passages, on the page's first render)."""
+        fields = [name for name, spec in FILTER_FIELDS.items() if spec.facet]
+        columns = ", ".join(filter_column(field) for field in fields)
+        facets: dict[str, Counter] = {field: Counter() for field in fields}
+        rows = self.db.execute(f"SELECT {columns}, count(*) FROM chunks c JOIN documents d ON d.doc_id = c.doc_id"
+                               f" GROUP BY {columns}")
+        for *values, count in rows:
+            for field, value in zip(fields, values):
+                if value not in (None, ""):
+                    facets[field][str(value)] += count
+        return {field: dict(counts.most_common()) for field, counts in facets.items()}
 
     def stats(self) -> dict:
         docs = self.db.execute("SELECT count(*), max(indexed_at) FROM documents").fetchone()
@@ -246,8 +250,9 @@ class StoreReads:
 
     def documents(self) -> list[dict]:
         cursor = self.db.execute(
-            "SELECT d.doc_id, d.title, d.unit, d.unit_type, d.year, d.doc_type, d.indexed_at,"
-            " (SELECT count(*) FROM chunks c WHERE c.doc_id = d.doc_id) AS chunks FROM documents d ORDER BY d.doc_id"
+            "SELECT d.doc_id, d.title, d.unit, d.unit_type, d.year, d.doc_type, d.indexed_at, coalesce(n.chunks, 0)"
+            " AS chunks FROM documents d LEFT JOIN (SELECT doc_id, count(*) AS chunks FROM chunks GROUP BY doc_id) n"
+            " ON n.doc_id = d.doc_id ORDER BY d.doc_id"
         )
         names = [col[0] for col in cursor.description]
         return [dict(zip(names, row)) for row in cursor]
