@@ -37,10 +37,10 @@ NO_EMBEDDING = "some chunks have no embedding; the index was not changed"
 
 
 def mark_sound(index_dir: Path) -> None:
-    """Say that the database files are, to the byte, what a writer that checked them (or made them) and
-    then wrote them itself left: their inode, size, modification and change times, after the writer's
-    connection closed (the last one to close folds the write-ahead log in). Where it cannot be written
-    (a full disk) the next run checks in full, as it would anyway: nothing else changes."""
+    """Record the database files as a writer that checked them (or made them) and then wrote them itself
+    leaves them: their inode, size, modification and change times, taken after the writer's connection
+    closed (the last one to close folds the write-ahead log in). Where it cannot be written (a full
+    disk) the next run checks in full, as it would anyway: nothing else changes."""
     try:
         write_atomically(Path(index_dir) / SOUND_NAME, json.dumps(_file_identities(index_dir)).encode())
     except OSError as exc:
@@ -95,8 +95,15 @@ def checked_in_background(index_dir: Path) -> Future[str] | None:
             db.close()
 
     verdict: Future[str] = Future()
+
+    def run() -> None:
+        try:
+            verdict.set_result(check())
+        except BaseException as exc:  # noqa: BLE001 - the writer waiting for the verdict raises it
+            verdict.set_exception(exc)
+
     # A daemon: a run that fails before it needs the verdict (a path that does not exist) exits at once.
-    threading.Thread(target=lambda: verdict.set_result(check()), name="kb-integrity", daemon=True).start()
+    threading.Thread(target=run, name="kb-integrity", daemon=True).start()
     return verdict
 
 
