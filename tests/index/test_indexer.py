@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from kb.config import Settings
-from kb.index.indexer import IndexBusyError, IndexMismatchError, WriterLock, index_paths
+from kb.index.indexer import IndexMismatchError, index_paths
+from kb.index.lock import IndexBusyError, WriterLock
 from kb.index.store import Store
 from kb.index.vectors import VectorIndex, vector_file
 from kb.search import Searcher

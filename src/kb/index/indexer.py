@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import fcntl
 import logging
-import os
 import sqlite3
 import time
 from collections.abc import Callable
@@ -24,6 +22,7 @@ from pathlib import Path
 import kb
 from kb.config import Settings
 from kb.index import audit
+from kb.index.lock import WriterLock
 from kb.index.plan import Candidate, ChangePlan, candidates_from_files, plan_changes
 from kb.index.prepare import PreparedDocument, prepare
 from kb.index.report import DocumentChange, FileFailure, IndexReport, PublishReport
@@ -48,7 +47,6 @@ log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
 EMBED_BATCH = 64
-LOCK_NAME = "index.lock"
 STRICT_NOTE = "--strict: nothing was indexed"
 
 Progress = Callable[[str, int, int], None]
@@ -58,10 +56,6 @@ Publisher = Callable[[Settings, Progress | None], PublishReport]
 
 class IndexMismatchError(KbError, RuntimeError):
     """The index was built with other settings; the message names them and says to rebuild."""
-
-
-class IndexBusyError(KbError, RuntimeError):
-    """Another process is writing this index."""
 
 
 def index_paths(
@@ -369,36 +363,3 @@ def _embed_missing(store: Store, embedder: Embedder, prepared: list[PreparedDocu
         done += len(batch)
         if progress:
             progress("embedding", done, len(missing))
-
-
-class WriterLock:
-    """One writer per index; a lock held by a dead process is released by the OS with it."""
-
-    def __init__(self, index_dir: Path, wait: bool):
-        self.path = Path(index_dir) / LOCK_NAME
-        self.wait = wait
-        self.handle = None
-
-    def __enter__(self):
-        self.handle = open(self.path, "a+")
-        flags = fcntl.LOCK_EX if self.wait else fcntl.LOCK_EX | fcntl.LOCK_NB
-        try:
-            fcntl.flock(self.handle, flags)
-        except BlockingIOError:
-            self.handle.seek(0)
-            holder = self.handle.read().strip() or "unknown"
-            self.handle.close()
-            raise IndexBusyError(
-                f"index busy: {self.path.parent.resolve()} is being written by pid {holder}; try again or pass --wait"
-            ) from None
-        self.handle.seek(0)
-        self.handle.truncate()
-        self.handle.write(str(os.getpid()))
-        self.handle.flush()
-        return self
-
-    def __exit__(self, *exc):
-        self.handle.seek(0)
-        self.handle.truncate()
-        fcntl.flock(self.handle, fcntl.LOCK_UN)
-        self.handle.close()

@@ -9,7 +9,7 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from kb.config import Settings
-from kb.index.indexer import WriterLock
+from kb.index.lock import WriterLock
 from kb.index.prepare import embed_text_from_context
 from kb.index.schema import transaction
 from kb.index.store import Store

@@ -25,7 +25,8 @@ import kb
 from kb.config import Settings
 from kb.hashing import file_sha256
 from kb.index import audit
-from kb.index.indexer import FORMAT_VERSION, WriterLock
+from kb.index.indexer import FORMAT_VERSION
+from kb.index.lock import WriterLock
 from kb.index.store import DB_NAME, Store
 from kb.index.vectors import VectorIndex, remove_stale, vector_file
 from kb.office.indexing import index_files
