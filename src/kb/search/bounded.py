@@ -54,7 +54,7 @@ def plan(frequencies: dict[str, int], budget: int) -> Plan | None:
         return None
     head: list[str] = []
     postings = 0
-    for word in sorted(words, key=lambda w: frequencies[w]):
+    for word in sorted(words, key=frequencies.__getitem__):
         if head and postings + frequencies[word] > budget:
             break
         head.append(word)
@@ -82,12 +82,12 @@ def bounded_search(
         return None
     wanted = max(MIN_CANDIDATES, CANDIDATES_PER_RESULT * depth)
     head = chosen.head
+    rest = [word for word in sorted(words, key=frequencies.__getitem__) if word not in head]
     while True:
         candidates = [chunk_id for chunk_id, _ in search(Plan(head, words).expression, wanted)]
-        rest = [word for word in sorted(words, key=lambda w: frequencies[w]) if word not in head]
         if len(candidates) >= depth or not rest:
             break
-        head = [*head, rest[0]]
+        head = [*head, rest.pop(0)]
     passages, tokens = totals()
     average = tokens / max(passages, 1)
     texts = texts_of(candidates)
